@@ -1,0 +1,170 @@
+import { z } from "zod";
+
+/**
+ * The one schema for the environment. Names follow the Supabase platform and the migration
+ * guides. Parsed once at start-up from a snapshot of the environment; nothing ever writes back to
+ * Deno.env (runtime changes come from the runtime_flags table instead).
+ */
+const bool = (fallback: boolean) =>
+  z.stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off", ""] })
+    .default(fallback);
+
+const percentage = (fallback: number) => z.coerce.number().min(0).max(100).default(fallback);
+
+const csvList = z.string().default("").transform((value) =>
+  value.split(",").map((item) => item.trim()).filter((item) => item.length > 0)
+);
+
+const jsonKeyMap = z.string().optional().transform((value, ctx) => {
+  if (value === undefined || value.trim() === "") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      return parsed as Record<string, string>;
+    }
+  } catch { /* reported below */ }
+  ctx.addIssue({ code: "custom", message: "expected a JSON object of named keys" });
+  return z.NEVER;
+});
+
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL");
+
+export const MIGRATION_MODES = ["supabase_only", "dual_write", "better_auth_only"] as const;
+export const CANARY_SELECTIONS = ["random", "whitelist", "email_domain", "user_id_hash"] as const;
+export const DATABASE_PROVIDERS = ["pglite", "postgres", "supabase"] as const;
+
+export type MigrationMode = (typeof MIGRATION_MODES)[number];
+export type CanarySelection = (typeof CANARY_SELECTIONS)[number];
+export type DatabaseProviderName = (typeof DATABASE_PROVIDERS)[number];
+
+export const envSchema = z.object({
+  SUPABASE_URL: z.url().optional(),
+  SUPABASE_ANON_KEY: z.string().min(1).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_PUBLISHABLE_KEYS: jsonKeyMap,
+  SUPABASE_SECRET_KEYS: jsonKeyMap,
+  SUPABASE_DB_URL: postgresUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_PROVIDER: z.enum(DATABASE_PROVIDERS).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
+  PGLITE_DATA_DIR: z.string().min(1).optional(),
+  BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  BETTER_AUTH_URL: z.url().optional(),
+  BETTER_AUTH_DATABASE_URL: postgresUrl.optional(),
+  SENTRY_DSN: z.url().optional(),
+  SENTRY_ENVIRONMENT: z.string().min(1).default("development"),
+  SENTRY_TRACES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  MIGRATION_MODE: z.enum(MIGRATION_MODES).default("supabase_only"),
+  USE_BETTER_AUTH: bool(false),
+  MIGRATION_VALIDATION: bool(false),
+  MIGRATION_FALLBACK_TIMEOUT: z.coerce.number().int().min(1).max(120_000).default(5000),
+  MIGRATION_ROLLOUT_PERCENTAGE: percentage(0),
+  MIGRATION_ENABLE_FALLBACK: bool(true),
+  MIGRATION_ENABLE_COMPARISON: bool(false),
+  FORCE_ORIGINAL_IMPLEMENTATION: bool(false),
+  CANARY_ENABLED: bool(false),
+  CANARY_PERCENTAGE: percentage(0),
+  CANARY_USER_SELECTION: z.enum(CANARY_SELECTIONS).default("user_id_hash"),
+  CANARY_WHITELIST: csvList,
+  CANARY_EMAIL_DOMAINS: csvList,
+  DRY_RUN: bool(false),
+  ROUTING_KEY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, "expected an HTTP header name")
+    .optional(),
+  FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+}).superRefine((env, ctx) => {
+  if (env.MIGRATION_MODE !== "supabase_only" && !env.BETTER_AUTH_SECRET) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BETTER_AUTH_SECRET"],
+      message: `required when MIGRATION_MODE is ${env.MIGRATION_MODE}`,
+    });
+  }
+  if (env.DATABASE_PROVIDER === "postgres" && !env.DATABASE_URL && !env.SUPABASE_DB_URL) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["DATABASE_URL"],
+      message: "DATABASE_URL or SUPABASE_DB_URL is required when DATABASE_PROVIDER is postgres",
+    });
+  }
+  if (env.DATABASE_PROVIDER === "supabase" && (!env.SUPABASE_URL || !serviceKeyOf(env))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SUPABASE_URL"],
+      message:
+        "SUPABASE_URL and a service key (SUPABASE_SERVICE_ROLE_KEY or SUPABASE_SECRET_KEYS) are required when DATABASE_PROVIDER is supabase",
+    });
+  }
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+export type Env = z.output<typeof envSchema>;
+
+function serviceKeyOf(env: Pick<Env, "SUPABASE_SERVICE_ROLE_KEY" | "SUPABASE_SECRET_KEYS">) {
+  return env.SUPABASE_SERVICE_ROLE_KEY ?? firstValue(env.SUPABASE_SECRET_KEYS);
+}
+
+function firstValue(map: Record<string, string> | undefined): string | undefined {
+  if (!map) return undefined;
+  return map["default"] ?? Object.values(map)[0];
+}
+
+/** Thrown when the environment is invalid; the message lists every offending variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: ReadonlyArray<{ variable: string; message: string }>) {
+    super(
+      "Invalid environment: " +
+        issues.map((issue) => `${issue.variable}: ${issue.message}`).join("; "),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export interface AppConfig {
+  readonly env: Env;
+  readonly database:
+    | { readonly provider: "pglite"; readonly dataDir?: string }
+    | { readonly provider: "postgres"; readonly url: string; readonly poolMax: number }
+    | { readonly provider: "supabase"; readonly url: string; readonly serviceKey: string };
+  readonly supabase: {
+    readonly url?: string;
+    readonly anonKey?: string;
+    readonly serviceKey?: string;
+  };
+}
+
+/** Validates a snapshot of the environment (e.g. `Deno.env.toObject()`). Throws ConfigError. */
+export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
+  // Empty strings mean "unset" for optional values, as in most .env tooling.
+  const cleaned = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? "environment"),
+      message: issue.message,
+    }));
+    throw new ConfigError(issues);
+  }
+  const env = parsed.data;
+  const dbUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
+  const provider: DatabaseProviderName = env.DATABASE_PROVIDER ?? (dbUrl ? "postgres" : "pglite");
+  const serviceKey = serviceKeyOf(env);
+  const database: AppConfig["database"] = provider === "postgres"
+    ? { provider, url: dbUrl!, poolMax: env.DATABASE_POOL_MAX }
+    : provider === "supabase"
+    ? { provider, url: env.SUPABASE_URL!, serviceKey: serviceKey! }
+    : { provider, dataDir: env.PGLITE_DATA_DIR };
+  return {
+    env,
+    database,
+    supabase: {
+      url: env.SUPABASE_URL,
+      anonKey: env.SUPABASE_ANON_KEY ?? firstValue(env.SUPABASE_PUBLISHABLE_KEYS),
+      serviceKey,
+    },
+  };
+}
