@@ -30,7 +30,9 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 /** Reads `*.sql` files of a directory in name order. */
-export async function loadMigrationFiles(dir: URL | string = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
+export async function loadMigrationFiles(
+  dir: URL | string = DEFAULT_MIGRATIONS_DIR,
+): Promise<MigrationFile[]> {
   const files: MigrationFile[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.name.endsWith(".sql")) continue;
@@ -40,7 +42,10 @@ export async function loadMigrationFiles(dir: URL | string = DEFAULT_MIGRATIONS_
         `migration file ${entry.name} must be named <14 digits>_<snake_case>.sql`,
       );
     }
-    const url = new URL(entry.name, dir instanceof URL ? dir : `file://${dir.replace(/\/?$/, "/")}`);
+    const url = new URL(
+      entry.name,
+      dir instanceof URL ? dir : `file://${dir.replace(/\/?$/, "/")}`,
+    );
     files.push({ name: entry.name, sql: await Deno.readTextFile(url) });
   }
   return files.sort((a, b) => a.name.localeCompare(b.name));

@@ -56,7 +56,9 @@ class PgliteSqlClient implements SqlClient {
 }
 
 /** Opens an embedded PostgreSQL (PGlite): the zero-cloud default provider. */
-export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient & { pglite: PGlite }> {
+export async function openPglite(
+  options: PgliteOptions = {},
+): Promise<SqlClient & { pglite: PGlite }> {
   // Imported lazily so deployed bundles that talk to a real PostgreSQL never load the WASM build.
   const { PGlite } = await import("@electric-sql/pglite");
   const db = await PGlite.create(options.dataDir, {

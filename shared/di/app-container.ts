@@ -15,7 +15,9 @@ import { ConfigToken, SqlToken } from "./tokens.ts";
 export async function openTrackingDatabase(config: AppConfig): Promise<SqlClient> {
   const url = config.env.DATABASE_URL ?? config.env.SUPABASE_DB_URL;
   if (url) return openPostgres({ url, max: config.env.DATABASE_POOL_MAX });
-  const db = await openPglite({ dataDir: config.database.provider === "pglite" ? config.database.dataDir : undefined });
+  const db = await openPglite({
+    dataDir: config.database.provider === "pglite" ? config.database.dataDir : undefined,
+  });
   await runMigrations(db, await loadMigrationFiles());
   return db;
 }

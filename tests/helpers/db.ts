@@ -23,7 +23,9 @@ async function takePgliteSnapshot(): Promise<Blob> {
 }
 
 /** A migrated in-memory PGlite; close it when done. */
-export async function freshPglite(): Promise<SqlClient & { pglite: import("@electric-sql/pglite").PGlite }> {
+export async function freshPglite(): Promise<
+  SqlClient & { pglite: import("@electric-sql/pglite").PGlite }
+> {
   pgliteSnapshot ??= takePgliteSnapshot();
   return await openPglite({ loadDataDir: await pgliteSnapshot });
 }

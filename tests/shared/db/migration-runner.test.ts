@@ -20,7 +20,9 @@ async function exercise(db: SqlClient) {
   assert.deepEqual(second.skipped, files.map((f) => f.name));
   const applied = await listAppliedMigrations(db);
   assert.deepEqual(applied.map((a) => a.name), files.map((f) => f.name));
-  for (const [i, row] of applied.entries()) assert.deepEqual(row.checksum, await sha256Hex(files[i]!.sql));
+  for (const [i, row] of applied.entries()) {
+    assert.deepEqual(row.checksum, await sha256Hex(files[i]!.sql));
+  }
   return first;
 }
 
