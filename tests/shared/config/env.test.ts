@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../../../shared/config/env.ts";
+
+Deno.test("defaults: embedded PGlite, supabase_only, safe routing", () => {
+  const config = loadConfig({});
+  assert.deepEqual(config.database, { provider: "pglite", dataDir: undefined });
+  assert.equal(config.env.MIGRATION_MODE, "supabase_only");
+  assert.equal(config.env.MIGRATION_ROLLOUT_PERCENTAGE, 0);
+  assert.equal(config.env.MIGRATION_ENABLE_FALLBACK, true);
+  assert.equal(config.env.FORCE_ORIGINAL_IMPLEMENTATION, false);
+  assert.equal(config.env.MIGRATION_FALLBACK_TIMEOUT, 5000);
+  assert.ok(config.env.FLAGS_CACHE_TTL_MS <= 5000);
+});
+
+Deno.test("one error lists every offending variable", () => {
+  try {
+    loadConfig({
+      MIGRATION_MODE: "both",
+      CANARY_PERCENTAGE: "150",
+      USE_BETTER_AUTH: "perhaps",
+      SUPABASE_URL: "not a url",
+      MIGRATION_FALLBACK_TIMEOUT: "-5",
+      DATABASE_URL: "mysql://x",
+    });
+    assert.fail("expected ConfigError");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    const variables = error.issues.map((issue) => issue.variable).sort();
+    assert.deepEqual(variables, [
+      "CANARY_PERCENTAGE",
+      "DATABASE_URL",
+      "MIGRATION_FALLBACK_TIMEOUT",
+      "MIGRATION_MODE",
+      "SUPABASE_URL",
+      "USE_BETTER_AUTH",
+    ]);
+    for (const variable of variables) assert.match(error.message, new RegExp(variable));
+  }
+});
+
+Deno.test("Better Auth secret is required outside supabase_only, and must be long", () => {
+  assert.throws(() => loadConfig({ MIGRATION_MODE: "dual_write" }), /BETTER_AUTH_SECRET: required/);
+  assert.throws(
+    () => loadConfig({ MIGRATION_MODE: "dual_write", BETTER_AUTH_SECRET: "short" }),
+    /BETTER_AUTH_SECRET: must be at least 32/,
+  );
+  const config = loadConfig({ MIGRATION_MODE: "dual_write", BETTER_AUTH_SECRET: "s".repeat(32) });
+  assert.equal(config.env.MIGRATION_MODE, "dual_write");
+});
+
+Deno.test("provider selection follows the platform variables", () => {
+  assert.equal(
+    loadConfig({ SUPABASE_DB_URL: "postgresql://postgres@db:5432/postgres" }).database.provider,
+    "postgres",
+  );
+  const explicit = loadConfig({
+    DATABASE_PROVIDER: "supabase",
+    SUPABASE_URL: "http://127.0.0.1:54321",
+    SUPABASE_SECRET_KEYS: '{"default":"sb_secret_abc"}',
+  });
+  assert.deepEqual(explicit.database, {
+    provider: "supabase",
+    url: "http://127.0.0.1:54321",
+    serviceKey: "sb_secret_abc",
+  });
+  assert.throws(() => loadConfig({ DATABASE_PROVIDER: "postgres" }), /DATABASE_URL/);
+  assert.throws(() => loadConfig({ SUPABASE_SECRET_KEYS: "[1,2]" }), /SUPABASE_SECRET_KEYS/);
+});
+
+Deno.test("lists and booleans parse the way operators write them", () => {
+  const config = loadConfig({
+    CANARY_ENABLED: "1",
+    CANARY_WHITELIST: " a@example.com, b@example.com ,,",
+    CANARY_EMAIL_DOMAINS: "example.com",
+    MIGRATION_ENABLE_COMPARISON: "on",
+    DRY_RUN: "false",
+  });
+  assert.equal(config.env.CANARY_ENABLED, true);
+  assert.deepEqual(config.env.CANARY_WHITELIST, ["a@example.com", "b@example.com"]);
+  assert.deepEqual(config.env.CANARY_EMAIL_DOMAINS, ["example.com"]);
+  assert.equal(config.env.MIGRATION_ENABLE_COMPARISON, true);
+  assert.equal(config.env.DRY_RUN, false);
+});
+
+Deno.test("loading never writes to the process environment", () => {
+  const before = Deno.env.toObject();
+  loadConfig({ MIGRATION_ROLLOUT_PERCENTAGE: "42" });
+  assert.deepEqual(Deno.env.toObject(), before);
+});
