@@ -26,6 +26,19 @@ const INLINE_SECRETS = [
   /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g,
 ];
 
+/**
+ * `name=value` pairs (query strings, form bodies, env dumps, "password=…" in an error message)
+ * and `"name": "value"` JSON members inside longer strings; the value is redacted when the name is
+ * a secret key. A bare `name: value` is deliberately left alone: it is how validation and config
+ * messages name a field ("BETTER_AUTH_SECRET: must be at least 32 characters").
+ */
+const QUERY_PAIR = /(^|[^A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]*)=([^\s&#;,"'<>]*)/g;
+const JSON_MEMBER = /"([A-Za-z_][A-Za-z0-9_.-]*)"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
+
+/** E-mail addresses, scrubbed only when a caller asks for it (they are PII, not secrets). */
+const EMAIL_INLINE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const EMAIL_KEY = /^(e-?mail|e-?mails|email_?address(es)?|user_?email)$/i;
+
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
@@ -42,28 +55,57 @@ export function redactString(value: string): string {
           : REDACTED,
     );
   }
+  if (out.includes("=")) {
+    out = out.replace(
+      QUERY_PAIR,
+      (match, before: string, name: string, secret: string) =>
+        secret !== "" && !secret.startsWith(REDACTED) && isSecretKey(name)
+          ? `${before}${name}=${REDACTED}`
+          : match,
+    );
+  }
+  if (out.includes('"')) {
+    out = out.replace(
+      JSON_MEMBER,
+      (match, name: string, separator: string, secret: string) =>
+        secret !== "" && secret !== REDACTED && isSecretKey(name)
+          ? `"${name}"${separator}"${REDACTED}"`
+          : match,
+    );
+  }
   return out;
+}
+
+/** Replaces every e-mail address inside `value` (for PII scrubbing, e.g. in Sentry events). */
+export function redactEmails(value: string): string {
+  return value.includes("@") ? value.replace(EMAIL_INLINE, REDACTED) : value;
 }
 
 export interface RedactOptions {
   /** Extra key names to redact (e.g. "email" when configured to scrub PII). */
   readonly extraKeys?: readonly string[];
+  /** Also scrub e-mail addresses: values of e-mail keys, and addresses inside any string. */
+  readonly emails?: boolean;
 }
 
 /** Returns a deep copy of `value` with secrets replaced. Handles cycles and Errors. */
 export function redactSecrets<T>(value: T, options: RedactOptions = {}): T {
   const extra = new Set((options.extraKeys ?? []).map((key) => key.toLowerCase()));
+  const emails = options.emails === true;
+  const text = emails ? (input: string) => redactEmails(redactString(input)) : redactString;
+  const secretKey = (key: string) =>
+    isSecretKey(key) || extra.has(key.toLowerCase()) || (emails && EMAIL_KEY.test(key));
   const seen = new WeakMap<object, unknown>();
   const walk = (input: unknown, key: string | undefined): unknown => {
-    if (key !== undefined && (isSecretKey(key) || extra.has(key.toLowerCase()))) {
+    if (key !== undefined && secretKey(key)) {
       return input === null || input === undefined || input === "" ? input : REDACTED;
     }
-    if (typeof input === "string") return redactString(input);
+    if (typeof input === "string") return text(input);
     if (input === null || typeof input !== "object") return input;
     if (seen.has(input)) return seen.get(input);
     if (input instanceof Date) return input;
     if (input instanceof Error) {
-      const copy = { name: input.name, message: redactString(input.message) };
+      const copy = { name: input.name, message: text(input.message) };
       seen.set(input, copy);
       return copy;
     }

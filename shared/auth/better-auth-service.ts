@@ -1,0 +1,375 @@
+/**
+ * IAuthService over Better Auth's server API (auth.api.signUpEmail / signInEmail), plus the
+ * directory surface that moves users in (same id, same metadata, same password hash).
+ *
+ * Sessions become bearer tokens as described in access-tokens.ts: the Better Auth session token
+ * is the refresh token, and an HS256 JWT with Supabase's claims is the access token.
+ */
+import { isAPIError } from "better-auth/api";
+import type { SqlClient } from "../db/sql-client.ts";
+import { err, ok } from "../result.ts";
+import {
+  type AccessTokenSigning,
+  type AccessTokenVerifierConfig,
+  issueSessionTokens,
+  verifyAccessToken,
+} from "./access-tokens.ts";
+import { type BetterAuthInstance, inCallScope } from "./better-auth.ts";
+import {
+  AuthError,
+  authUnavailable,
+  invalidCredentials,
+  invalidToken,
+  userAlreadyExists,
+  validationFailed,
+} from "./errors.ts";
+import { type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
+import { checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
+import { hashKind, hashPassword } from "./passwords.ts";
+import type {
+  AuthCallOptions,
+  AuthOutcome,
+  AuthResult,
+  AuthUserDirectory,
+  AuthUserView,
+  IAuthService,
+  JsonObject,
+  SignInInput,
+  SignUpInput,
+  StoredUser,
+} from "./types.ts";
+
+export interface BetterAuthServiceSettings {
+  readonly auth: BetterAuthInstance;
+  /** The database Better Auth's tables live in (the one the instance was created over). */
+  readonly db: SqlClient;
+  readonly signing: AccessTokenSigning;
+  readonly tokens: AccessTokenVerifierConfig;
+  readonly passwordPolicy: PasswordPolicy;
+  readonly events?: AuthEventSink;
+  /** Reject access tokens whose Better Auth session was deleted (a DB read per check). */
+  readonly checkSessionOnGetUser?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Better Auth's required `name`, from the metadata Supabase apps usually keep it in. */
+export function displayNameOf(metadata: JsonObject | undefined): string {
+  const candidate = metadata?.full_name ?? metadata?.name ?? "";
+  return typeof candidate === "string" ? candidate.trim().slice(0, 255) : "";
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  userMetadata: JsonObject | null;
+  appMetadata: JsonObject | null;
+  createdAt: Date;
+  emailVerified: boolean;
+  password: string | null;
+}
+
+function storedUser(row: UserRow): StoredUser {
+  return {
+    id: row.id,
+    email: row.email,
+    userMetadata: row.userMetadata ?? {},
+    appMetadata: row.appMetadata ?? {},
+    createdAt: row.createdAt,
+    emailConfirmed: row.emailVerified,
+    passwordHash: row.password,
+  };
+}
+
+function userView(user: StoredUser): AuthUserView {
+  return {
+    id: user.id,
+    email: user.email,
+    user_metadata: user.userMetadata,
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+export class BetterAuthService implements IAuthService, AuthUserDirectory {
+  readonly system = "better_auth" as const;
+  readonly #events: AuthEventSink;
+
+  constructor(private readonly settings: BetterAuthServiceSettings) {
+    this.#events = settings.events ?? noopAuthEventSink;
+  }
+
+  async signUp(
+    input: SignUpInput,
+    options: AuthCallOptions = {},
+  ): Promise<AuthOutcome<AuthResult>> {
+    const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
+    if (weak) return err(weak);
+    if (input.id !== undefined && !UUID.test(input.id)) {
+      return err(validationFailed([{ path: "id", message: "User id must be a UUID" }]));
+    }
+    if (options.claimCommit && !options.claimCommit()) {
+      return err(authUnavailable("Signup abandoned before writing"));
+    }
+    try {
+      const { value, scope } = await inCallScope(
+        { userId: input.id?.toLowerCase() },
+        () =>
+          this.settings.auth.api.signUpEmail({
+            body: {
+              email: input.email,
+              password: input.password,
+              name: displayNameOf(input.metadata),
+              userMetadata: input.metadata ?? {},
+            },
+          }),
+      );
+      const user = value.user as unknown as UserRow;
+      if (input.id && user.id !== input.id.toLowerCase()) {
+        // Never hand out an identity that differs from the one requested (see better-auth.ts).
+        await this.deleteUser(user.id);
+        return err(authUnavailable("Better Auth did not keep the requested user id"));
+      }
+      const stored = storedUser({ ...user, password: null });
+      // Better Auth creates the session row anyway (autoSignIn); minting its token is cheap, so
+      // it is returned even when not asked for (a dual write whose primary fails needs it).
+      const session = scope.session ? await this.#tokensFor(stored, scope.session) : null;
+      return ok({ user: userView(stored), session });
+    } catch (error) {
+      return err(await this.#signUpError(error, input));
+    }
+  }
+
+  async #signUpError(error: unknown, input: SignUpInput): Promise<AuthError> {
+    if (!isAPIError(error)) return authUnavailable("Better Auth is unavailable", error);
+    const code = (error.body as { code?: string } | undefined)?.code;
+    switch (code) {
+      case "USER_ALREADY_EXISTS":
+      case "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL":
+        return userAlreadyExists(error);
+      case "PASSWORD_TOO_SHORT":
+        return new AuthError("weak_password", "Password is too short", {
+          reasons: ["length"],
+          cause: error,
+        });
+      case "PASSWORD_TOO_LONG":
+        return validationFailed([{ path: "password", message: "Password is too long" }]);
+      case "INVALID_EMAIL":
+        return validationFailed([{ path: "email", message: "Email address is invalid" }]);
+      case "FAILED_TO_CREATE_USER": {
+        // A concurrent signup for the same email (or id) won the unique constraint.
+        const byEmail = await this.findUserByEmail(input.email).catch(() => null);
+        const byId = input.id ? await this.findUserById(input.id).catch(() => null) : null;
+        if (byEmail || byId) return userAlreadyExists(error);
+        return authUnavailable("Better Auth could not create the user", error);
+      }
+    }
+    return authUnavailable("Better Auth is unavailable", error);
+  }
+
+  async signIn(
+    input: SignInInput,
+    _options: AuthCallOptions = {},
+  ): Promise<AuthOutcome<AuthResult>> {
+    try {
+      const { value, scope } = await inCallScope({}, () =>
+        this.settings.auth.api.signInEmail({
+          body: { email: input.email, password: input.password, rememberMe: true },
+        }));
+      const user = storedUser({ ...(value.user as unknown as UserRow), password: null });
+      if (scope.verifiedLegacyHash) {
+        await this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash);
+      }
+      if (!scope.session) return err(authUnavailable("Better Auth created no session"));
+      return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
+    } catch (error) {
+      if (isAPIError(error) && error.statusCode === 401) return err(invalidCredentials(error));
+      if (
+        isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "INVALID_EMAIL"
+      ) {
+        return err(invalidCredentials(error));
+      }
+      return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
+  /**
+   * Re-hashes a verified bcrypt password to native scrypt. Compare-and-set on the old hash, so a
+   * password changed meanwhile is never overwritten. A failure only delays the upgrade to the
+   * next login; it never fails this one.
+   */
+  async #upgradeHash(userId: string, password: string, oldHash: string): Promise<void> {
+    const started = performance.now();
+    let success = false;
+    try {
+      success = await this.replacePasswordHash(userId, await hashPassword(password), oldHash);
+    } catch {
+      success = false;
+    }
+    emit(this.#events, {
+      type: "rehash",
+      system: "better_auth",
+      mode: "better_auth_only",
+      canary: false,
+      durationMs: performance.now() - started,
+      success,
+      userId,
+    });
+  }
+
+  async #tokensFor(
+    user: StoredUser,
+    session: { id: string; token: string },
+  ): Promise<AuthResult["session"]> {
+    return await issueSessionTokens(this.settings.signing, {
+      userId: user.id,
+      email: user.email,
+      userMetadata: user.userMetadata,
+      appMetadata: user.appMetadata,
+      sessionId: session.id,
+      sessionToken: session.token,
+      authenticatedAt: new Date(),
+    });
+  }
+
+  async getUserFromToken(accessToken: string): Promise<AuthOutcome<AuthUserView>> {
+    try {
+      const verified = await verifyAccessToken(accessToken, this.settings.tokens);
+      if (
+        verified.system === "better_auth" && this.settings.checkSessionOnGetUser !== false &&
+        !(await this.#sessionAlive(verified.sessionId))
+      ) {
+        return err(invalidToken("Session has ended"));
+      }
+      const user = await this.findUserById(verified.userId);
+      if (!user) return err(invalidToken("User not found"));
+      return ok(userView(user));
+    } catch (error) {
+      return err(
+        error instanceof AuthError ? error : authUnavailable("Better Auth is unavailable", error),
+      );
+    }
+  }
+
+  async #sessionAlive(sessionId: string | null): Promise<boolean> {
+    if (!sessionId || !UUID.test(sessionId)) return false;
+    const { rows } = await this.settings.db.query(
+      `SELECT 1 FROM "session" WHERE id = $1::uuid AND "expiresAt" > now()`,
+      [sessionId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Exchanges a refresh token (the Better Auth session token) for a fresh access token. */
+  async refreshSession(refreshToken: string): Promise<AuthOutcome<AuthResult>> {
+    try {
+      const context = await this.settings.auth.$context;
+      const found = await context.internalAdapter.findSession(refreshToken);
+      if (!found || new Date(found.session.expiresAt).getTime() <= Date.now()) {
+        return err(invalidToken("Invalid refresh token"));
+      }
+      const user = await this.findUserById(String(found.user.id));
+      if (!user) return err(invalidToken("User not found"));
+      return ok({
+        user: userView(user),
+        session: await this.#tokensFor(user, {
+          id: String(found.session.id),
+          token: found.session.token,
+        }),
+      });
+    } catch (error) {
+      return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
+  // ---- AuthUserDirectory -------------------------------------------------------------------
+
+  async findUserById(id: string): Promise<StoredUser | null> {
+    if (!UUID.test(id)) return null;
+    return await this.#selectUser(`u.id = $1::uuid`, id);
+  }
+
+  async findUserByEmail(email: string): Promise<StoredUser | null> {
+    return await this.#selectUser(`u.email = lower($1)`, email);
+  }
+
+  async #selectUser(where: string, value: string): Promise<StoredUser | null> {
+    const { rows } = await this.settings.db.query<UserRow>(
+      `SELECT u.id::text AS id, u.email, u."userMetadata", u."appMetadata", u."createdAt",
+              u."emailVerified", a.password
+         FROM "user" u
+         LEFT JOIN account a ON a."userId" = u.id AND a."providerId" = 'credential'
+        WHERE ${where}
+        LIMIT 1`,
+      [value],
+    );
+    return rows[0] ? storedUser(rows[0]) : null;
+  }
+
+  /**
+   * Creates the user exactly as given (id, email, metadata, created_at, password hash) with its
+   * credential account, in one transaction. Idempotent: an existing id answers "exists" (and gets
+   * its missing credential account); the email under another id answers "conflict".
+   */
+  async importUser(user: StoredUser): Promise<"created" | "exists" | "conflict"> {
+    if (!UUID.test(user.id)) throw new Error("importUser needs a UUID id");
+    const hash = user.passwordHash && hashKind(user.passwordHash) ? user.passwordHash : null;
+    return await this.settings.db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO "user" (id, name, email, "emailVerified", "userMetadata", "appMetadata",
+                             "createdAt", "updatedAt")
+         VALUES ($1::uuid, $2, lower($3), $4, $5::text::jsonb, $6::text::jsonb, $7, now())
+         ON CONFLICT DO NOTHING
+         RETURNING id`,
+        [
+          user.id,
+          displayNameOf(user.userMetadata),
+          user.email,
+          user.emailConfirmed,
+          JSON.stringify(user.userMetadata),
+          JSON.stringify(user.appMetadata),
+          user.createdAt,
+        ],
+      );
+      // JSON goes in as text (::text::jsonb): postgres.js would JSON-encode a string a second
+      // time for a jsonb parameter, PGlite would not.
+      if (inserted.rows.length === 0) {
+        const existing = await tx.query(`SELECT 1 FROM "user" WHERE id = $1::uuid`, [user.id]);
+        if (existing.rows.length === 0) return "conflict";
+      }
+      await tx.query(
+        `INSERT INTO account (id, "accountId", "providerId", "userId", password, "createdAt",
+                              "updatedAt")
+         VALUES (gen_random_uuid(), $1::text, 'credential', $1::uuid, $2, now(), now())
+         ON CONFLICT DO NOTHING`,
+        [user.id, hash],
+      );
+      return inserted.rows.length > 0 ? "created" : "exists";
+    });
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const { rowCount } = await this.settings.db.query(`DELETE FROM "user" WHERE id = $1::uuid`, [
+      id,
+    ]);
+    return rowCount > 0;
+  }
+
+  /**
+   * Sets the credential password hash; with `expectedOld`, only if it is still that hash.
+   * True when a row changed.
+   */
+  async replacePasswordHash(
+    userId: string,
+    newHash: string,
+    expectedOld?: string,
+  ): Promise<boolean> {
+    const { rowCount } = await this.settings.db.query(
+      `UPDATE account SET password = $2, "updatedAt" = now()
+        WHERE "userId" = $1::uuid AND "providerId" = 'credential'
+          AND ($3::text IS NULL OR password = $3::text)`,
+      [userId, newHash, expectedOld ?? null],
+    );
+    return rowCount > 0;
+  }
+}

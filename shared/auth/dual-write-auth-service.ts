@@ -1,0 +1,704 @@
+/**
+ * The auth service the signup and login functions use: MIGRATION_MODE decides where users are
+ * written and read, USE_BETTER_AUTH (or a canary selection) decides which system is primary.
+ *
+ * Signup
+ * - supabase_only / better_auth_only: one system, as before.
+ * - dual_write: one id is chosen up front and both systems are written concurrently under it,
+ *   each bounded by MIGRATION_FALLBACK_TIMEOUT. The primary's result is returned; if only the
+ *   secondary succeeded, the secondary's. A definitive refusal from either system (the user
+ *   already exists, weak password) fails the signup and UNDOES the other system's write, so no
+ *   half-written user is left. A success on one side only is recorded as a `missing_user`
+ *   divergence (reconciliation creates the missing side); when every system failed and one timed
+ *   out, an `aborted_signup` divergence makes sure a late-landing write is removed.
+ * Login
+ * - Attempts in order (primary first), each bounded by the timeout; the next system is tried on
+ *   any failure; the last error is returned only when all fail.
+ * - Lazy migration: a user who authenticated through Supabase but is missing in Better Auth is
+ *   created there with the same id, metadata and bcrypt hash (rehashed to scrypt on its first
+ *   Better Auth login).
+ * - Failed logins are padded to a constant floor (no timing enumeration), counted per email and
+ *   IP in the database, and refused with 429 once over the limit.
+ */
+import type { MigrationMode } from "../config/env.ts";
+import { err, ok } from "../result.ts";
+import { type AccessTokenVerifierConfig, verifyAccessToken } from "./access-tokens.ts";
+import type { BetterAuthService } from "./better-auth-service.ts";
+import { type CanaryConfig, isCanaryUser } from "./canary.ts";
+import { compareUsers } from "./consistency.ts";
+import { type Bounded, sleep, withDeadline } from "./deadline.ts";
+import type { DivergenceRepository } from "./divergences.ts";
+import {
+  asAuthError,
+  AuthError,
+  authUnavailable,
+  isDefinitive,
+  userAlreadyExists,
+} from "./errors.ts";
+import { type AuthEvent, type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
+import type { MigrationStatusRepository } from "./migration-status.ts";
+import { checkLoginPassword, checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
+import { hashBcrypt, verifyDummy } from "./passwords.ts";
+import type { LoginRateLimiter } from "./rate-limiter.ts";
+import type { SignupClaims } from "./signup-claims.ts";
+import type { SupabaseAuthService } from "./supabase-auth-service.ts";
+import { storedUserView } from "./supabase-auth-service.ts";
+import type {
+  AuthCallOptions,
+  AuthOutcome,
+  AuthResult,
+  AuthSystem,
+  AuthUserView,
+  IAuthService,
+  SignInInput,
+  SignUpInput,
+} from "./types.ts";
+import { UserSync } from "./user-sync.ts";
+
+export interface DualWriteSettings {
+  readonly mode: MigrationMode;
+  /** USE_BETTER_AUTH: Better Auth is the primary in dual_write. */
+  readonly useBetterAuth: boolean;
+  /** MIGRATION_VALIDATION: compare the two copies after a dual write. */
+  readonly validation: boolean;
+  /** MIGRATION_FALLBACK_TIMEOUT, in ms. */
+  readonly fallbackTimeoutMs: number;
+  readonly canary: CanaryConfig;
+  readonly passwordPolicy: PasswordPolicy;
+  /** Create users in Better Auth when they log in through Supabase (default true). */
+  readonly lazyMigration?: boolean;
+  /**
+   * Every failed login lasts at least this long. Default: measured once, twice the slower of a
+   * bcrypt and a scrypt verification, plus a quarter (covers two attempts in dual write).
+   */
+  readonly failureFloorMs?: number;
+}
+
+export interface DualWriteDeps {
+  readonly supabase?: SupabaseAuthService;
+  readonly betterAuth?: BetterAuthService;
+  readonly status: MigrationStatusRepository;
+  readonly divergences: DivergenceRepository;
+  readonly rateLimiter: LoginRateLimiter;
+  readonly claims: SignupClaims;
+  readonly tokens: AccessTokenVerifierConfig;
+  readonly events?: AuthEventSink;
+  /**
+   * Keeps work that outlives the response alive (EdgeRuntime.waitUntil on the platform). The
+   * service also tracks it itself: see drain().
+   */
+  readonly waitUntil?: (work: Promise<unknown>) => void;
+}
+
+interface Route {
+  readonly mode: MigrationMode;
+  readonly primary: AuthSystem;
+  readonly canary: boolean;
+}
+
+type SideOutcome = Bounded<AuthOutcome<AuthResult>>;
+
+const OTHER: Record<AuthSystem, AuthSystem> = { supabase: "better_auth", better_auth: "supabase" };
+const BOTH: readonly AuthSystem[] = ["supabase", "better_auth"];
+
+let calibratedFloor: Promise<number> | undefined;
+
+/** Twice the slower of the two verifications, plus a quarter: the cost of the worst real failure. */
+function calibrateFailureFloor(): Promise<number> {
+  calibratedFloor ??= (async () => {
+    const timeOf = async (kind: "bcrypt" | "scrypt") => {
+      const started = performance.now();
+      await verifyDummy("calibration-password", kind);
+      return performance.now() - started;
+    };
+    await verifyDummy("warm-up", "bcrypt"); // builds the dummy hashes
+    const slowest = Math.max(await timeOf("bcrypt"), await timeOf("scrypt"));
+    return Math.ceil(slowest * 2 * 1.25);
+  })();
+  return calibratedFloor;
+}
+
+export class DualWriteAuthService implements IAuthService {
+  readonly #events: AuthEventSink;
+  readonly #sync: UserSync | null;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly settings: DualWriteSettings, private readonly deps: DualWriteDeps) {
+    this.#events = deps.events ?? noopAuthEventSink;
+    if (settings.mode !== "better_auth_only" && !deps.supabase) {
+      throw new Error(`MIGRATION_MODE ${settings.mode} needs the Supabase auth service`);
+    }
+    if (settings.mode !== "supabase_only" && !deps.betterAuth) {
+      throw new Error(`MIGRATION_MODE ${settings.mode} needs the Better Auth service`);
+    }
+    this.#sync = deps.supabase && deps.betterAuth
+      ? new UserSync({
+        supabase: deps.supabase,
+        betterAuth: deps.betterAuth,
+        status: deps.status,
+        divergences: deps.divergences,
+        events: this.#events,
+        mode: settings.mode,
+      })
+      : null;
+  }
+
+  /** Resolves when all background settlement (late writes, compensation) has finished. */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #background(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+    this.deps.waitUntil?.(tracked);
+  }
+
+  #service(system: AuthSystem): SupabaseAuthService | BetterAuthService {
+    const service = system === "supabase" ? this.deps.supabase : this.deps.betterAuth;
+    if (!service) throw new Error(`${system} is not configured`);
+    return service;
+  }
+
+  async #route(email: string, canaryHint: boolean | undefined): Promise<Route> {
+    const { mode, useBetterAuth, canary: canaryConfig } = this.settings;
+    // Canary users get Better Auth as primary in dual write (only when Better Auth is set up).
+    const canary = mode !== "better_auth_only" && this.deps.betterAuth !== undefined &&
+      (canaryHint ?? await isCanaryUser(canaryConfig, { email }));
+    if (canary) return { mode: "dual_write", primary: "better_auth", canary };
+    if (mode === "supabase_only") return { mode, primary: "supabase", canary };
+    if (mode === "better_auth_only") return { mode, primary: "better_auth", canary };
+    return { mode, primary: useBetterAuth ? "better_auth" : "supabase", canary };
+  }
+
+  #emit(route: Route, event: Omit<AuthEvent, "mode" | "canary">): void {
+    emit(this.#events, { ...event, mode: route.mode, canary: route.canary });
+  }
+
+  /** Bookkeeping must never fail the user's request; a failure becomes an event. */
+  async #bookkeep(route: Route, work: () => Promise<unknown>, userId?: string): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.#emit(route, {
+        type: "divergence",
+        system: "dual_write",
+        durationMs: 0,
+        success: false,
+        userId,
+        detail: `bookkeeping failed: ${error instanceof Error ? error.name : "error"}`,
+      });
+    }
+  }
+
+  // ---- signup ------------------------------------------------------------------------------
+
+  async signUp(
+    input: SignUpInput,
+    options: AuthCallOptions = {},
+  ): Promise<AuthOutcome<AuthResult>> {
+    const started = performance.now();
+    const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
+    if (weak) return err(weak);
+    const route = await this.#route(input.email, options.canary);
+    let outcome: AuthOutcome<AuthResult>;
+    if (route.mode === "dual_write") {
+      outcome = await this.#dualWriteSignUp(input, options, route);
+    } else {
+      const system = route.primary;
+      outcome = await this.#service(system).signUp(input, options)
+        .catch((error) => err(asAuthError(error, system)));
+      if (outcome.ok) {
+        const { id, email } = outcome.value.user;
+        await this.#bookkeep(route, () => this.deps.status.markPresent(id, email, [system]), id);
+      }
+    }
+    this.#emit(route, {
+      type: "signup",
+      system: route.mode === "dual_write" ? "dual_write" : route.primary,
+      durationMs: performance.now() - started,
+      success: outcome.ok,
+      errorCode: outcome.ok ? undefined : outcome.error.code,
+      userId: outcome.ok ? outcome.value.user.id : undefined,
+    });
+    return outcome;
+  }
+
+  /**
+   * A signup computed without writing (the migrator's plan runs, for shadow comparison): the same
+   * validation, policy and "already exists" answers as signUp, and a response of the same shape
+   * whose volatile parts (id, created_at, tokens) are placeholders.
+   */
+  async planSignUp(
+    input: SignUpInput,
+    options: AuthCallOptions = {},
+  ): Promise<AuthOutcome<AuthResult>> {
+    const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
+    if (weak) return err(weak);
+    const route = await this.#route(input.email, options.canary);
+    const systems: AuthSystem[] = route.mode === "dual_write" ? [...BOTH] : [route.primary];
+    for (const system of systems) {
+      try {
+        if (await this.#service(system).findUserByEmail(input.email)) {
+          return err(userAlreadyExists());
+        }
+      } catch (error) {
+        return err(asAuthError(error, system));
+      }
+    }
+    return ok({
+      user: {
+        id: crypto.randomUUID(),
+        email: input.email,
+        user_metadata: input.metadata ?? {},
+        created_at: new Date().toISOString(),
+      },
+      session: {
+        access_token: "",
+        refresh_token: "",
+        token_type: "bearer",
+        expires_in: 0,
+        expires_at: 0,
+      },
+    });
+  }
+
+  async #dualWriteSignUp(
+    input: SignUpInput,
+    options: AuthCallOptions,
+    route: Route,
+  ): Promise<AuthOutcome<AuthResult>> {
+    if (options.claimCommit && !options.claimCommit()) {
+      return err(authUnavailable("Signup abandoned before writing"));
+    }
+    const id = input.id ?? crypto.randomUUID();
+    const lease = this.settings.fallbackTimeoutMs * 2 + 30_000;
+    // A claims table that cannot be reached means the shared database is down, and Better Auth
+    // with it; carry on and let the writes report the outage.
+    const claimed = await this.deps.claims.claim(input.email, id, lease).catch(() => true);
+    if (!claimed) return err(userAlreadyExists("a signup for this email is in progress"));
+    try {
+      return await this.#writeBoth({ ...input, id }, options, route);
+    } finally {
+      await this.deps.claims.release(input.email, id).catch(() => {});
+    }
+  }
+
+  async #writeBoth(
+    input: SignUpInput & { id: string },
+    options: AuthCallOptions,
+    route: Route,
+  ): Promise<AuthOutcome<AuthResult>> {
+    const { id, email } = input;
+    const write = (system: AuthSystem) =>
+      withDeadline(
+        this.#service(system)
+          .signUp(input, {
+            ...options,
+            claimCommit: undefined,
+            sessionNeeded: system === route.primary,
+          })
+          .catch((error) => err(asAuthError(error, system))),
+        this.settings.fallbackTimeoutMs,
+      );
+    const [supabase, betterAuth] = await Promise.all([write("supabase"), write("better_auth")]);
+    const sides: Record<AuthSystem, SideOutcome> = { supabase, better_auth: betterAuth };
+
+    const results = new Map<AuthSystem, AuthResult>();
+    const errors: { system: AuthSystem; error: AuthError }[] = [];
+    const timedOut: AuthSystem[] = [];
+    for (const system of BOTH) {
+      const side = sides[system];
+      if (side.kind === "timeout") timedOut.push(system);
+      else if (side.value.ok) results.set(system, side.value.value);
+      else errors.push({ system, error: side.value.error });
+    }
+    const refusal = errors.find((e) => e.system === route.primary && isDefinitive(e.error)) ??
+      errors.find((e) => isDefinitive(e.error));
+    // An outage answer (our request aborted, a 5xx after the commit) says nothing about whether
+    // the write landed: look, so a user who exists is never reported missing or left behind.
+    const landed: AuthSystem[] = [];
+    for (const { system, error } of errors) {
+      if (!isDefinitive(error) && await this.#exists(system, id)) landed.push(system);
+    }
+    const present = BOTH.filter((system) => results.has(system) || landed.includes(system));
+
+    if (!refusal && results.size === 0 && landed.length > 0) {
+      // Written but unanswered: sign in to the system that holds the user to answer the client.
+      const answer = await this.#signInAfterSignUp(route.primary, landed, input);
+      if (answer) results.set(answer.system, answer.result);
+    }
+    if (refusal || results.size === 0) {
+      await this.#undoSignUp(route, id, email, present, timedOut, sides, refusal?.error);
+      if (refusal) return err(refusal.error);
+      return err(authUnavailable("Every auth backend is unavailable", errors.at(-1)?.error));
+    }
+
+    const answering = results.has(route.primary) ? route.primary : OTHER[route.primary];
+    let answer = results.get(answering)!;
+    await this.#bookkeep(route, () => this.deps.status.markPresent(id, email, present), id);
+    if (present.length === 2) {
+      await this.#bookkeep(
+        route,
+        () => this.deps.status.recordMigrated(id, email, "dual_write"),
+        id,
+      );
+      if (this.settings.validation) await this.#validate(route, id, email, results);
+    } else {
+      const missing = OTHER[present[0]!];
+      const failure = sides[missing];
+      await this.#recordMissing(route, id, input, missing, failure);
+      if (failure.kind === "timeout") {
+        this.#background(this.#settleLateWrite(route, id, email, missing, failure.late));
+      }
+    }
+    // The primary failed: the answering secondary may have been asked for no session.
+    if (answer.session === null && answering !== route.primary) {
+      answer = (await this.#signInAfterSignUp(answering, [answering], input))?.result ?? answer;
+    }
+    return ok(answer);
+  }
+
+  async #exists(system: AuthSystem, id: string): Promise<boolean> {
+    try {
+      return (await this.#service(system).findUserById(id)) !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A session for a user just created: the first of `systems` (primary first) that signs in. */
+  async #signInAfterSignUp(
+    primary: AuthSystem,
+    systems: readonly AuthSystem[],
+    input: SignUpInput,
+  ): Promise<{ system: AuthSystem; result: AuthResult } | null> {
+    const ordered = [...systems].sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
+    for (const system of ordered) {
+      const signedIn = await withDeadline(
+        this.#service(system).signIn({ email: input.email, password: input.password })
+          .catch((error) => err(asAuthError(error, system))),
+        this.settings.fallbackTimeoutMs,
+      );
+      if (signedIn.kind === "done" && signedIn.value.ok) {
+        return { system, result: signedIn.value.value };
+      }
+    }
+    return null;
+  }
+
+  async #recordMissing(
+    route: Route,
+    id: string,
+    input: SignUpInput,
+    missing: AuthSystem,
+    failure: SideOutcome,
+  ): Promise<void> {
+    const reason = failure.kind === "timeout"
+      ? `timed out after ${this.settings.fallbackTimeoutMs} ms`
+      : failure.value.ok
+      ? "unknown"
+      : `${failure.value.error.code}: ${failure.value.error.message}`;
+    await this.#bookkeep(route, async () => {
+      await this.deps.divergences.record({
+        userId: id,
+        email: input.email,
+        kind: "missing_user",
+        missingSide: missing,
+        operation: "signup",
+        reason,
+        // GoTrue takes bcrypt hashes only: keep one so the Supabase copy gets the same password.
+        passwordHash: missing === "supabase" ? await hashBcrypt(input.password) : undefined,
+      });
+    }, id);
+    this.#emit(route, {
+      type: "divergence",
+      system: missing,
+      durationMs: 0,
+      success: false,
+      userId: id,
+      detail: `missing_user in ${missing}`,
+    });
+  }
+
+  /** A write that timed out finished later: if it landed, the divergence is gone. */
+  async #settleLateWrite(
+    route: Route,
+    id: string,
+    email: string,
+    system: AuthSystem,
+    late: Promise<AuthOutcome<AuthResult>>,
+  ): Promise<void> {
+    const outcome = await late;
+    // Failed for good, or unknown and not there (yet): the divergence stays for reconciliation.
+    if (!outcome.ok && (isDefinitive(outcome.error) || !(await this.#exists(system, id)))) return;
+    await this.deps.status.markPresent(id, email, [system]);
+    await this.deps.status.recordMigrated(id, email, "dual_write");
+    await this.deps.divergences.resolveOpen(id, "missing_user", "late write landed");
+    this.#emit(route, {
+      type: "reconciliation",
+      system,
+      durationMs: 0,
+      success: true,
+      userId: id,
+      detail: "late write landed",
+    });
+  }
+
+  /**
+   * The signup failed as a whole: remove what was written under `id`, now for the writes that
+   * succeeded, and when they land for the writes that timed out (recorded first, so the
+   * reconciler finishes the job if this process dies).
+   */
+  async #undoSignUp(
+    route: Route,
+    id: string,
+    email: string,
+    succeeded: readonly AuthSystem[],
+    timedOut: readonly AuthSystem[],
+    sides: Record<AuthSystem, SideOutcome>,
+    refusal: AuthError | undefined,
+  ): Promise<void> {
+    if (timedOut.length > 0) {
+      await this.#bookkeep(route, () =>
+        this.deps.divergences.record({
+          userId: id,
+          email,
+          kind: "aborted_signup",
+          operation: "signup",
+          reason: refusal
+            ? `refused (${refusal.code}) while ${timedOut.join(", ")} timed out`
+            : `every backend failed; ${timedOut.join(", ")} timed out`,
+        }), id);
+      const lateWrites = timedOut.flatMap((system) => {
+        const side = sides[system];
+        return side.kind === "timeout" ? [{ system, late: side.late }] : [];
+      });
+      this.#background((async () => {
+        let undone = true;
+        for (const { system, late } of lateWrites) {
+          const outcome = await late;
+          const unknown = !outcome.ok && !isDefinitive(outcome.error);
+          if (outcome.ok || (unknown && await this.#exists(system, id))) {
+            undone = (await this.#compensate(route, id, email, system)) && undone;
+          } else if (unknown) {
+            undone = false; // may still land: reconciliation sweeps it
+          }
+        }
+        if (undone) {
+          await this.deps.divergences.resolveOpen(id, "aborted_signup", "late writes undone");
+        }
+      })());
+    }
+    for (const system of succeeded) await this.#compensate(route, id, email, system);
+  }
+
+  /** Deletes the user `id` from `system`; true when it is gone. */
+  async #compensate(route: Route, id: string, email: string, system: AuthSystem): Promise<boolean> {
+    const started = performance.now();
+    let success = false;
+    try {
+      await this.#service(system).deleteUser(id);
+      await this.deps.status.markAbsent(id, system);
+      success = true;
+    } catch {
+      // Left for the reconciler: the aborted_signup row (or a missing_user row) names the user.
+      await this.#bookkeep(route, () =>
+        this.deps.divergences.record({
+          userId: id,
+          email,
+          kind: "aborted_signup",
+          operation: "signup",
+          reason: `could not undo the ${system} write`,
+        }), id);
+    }
+    this.#emit(route, {
+      type: "compensation",
+      system,
+      durationMs: performance.now() - started,
+      success,
+      userId: id,
+    });
+    return success;
+  }
+
+  /** MIGRATION_VALIDATION: compares the two copies as stored (email, metadata). */
+  async #validate(
+    route: Route,
+    id: string,
+    email: string,
+    results: ReadonlyMap<AuthSystem, AuthResult>,
+  ): Promise<void> {
+    await this.#bookkeep(route, async () => {
+      const userOf = async (system: AuthSystem) => {
+        const answered = results.get(system)?.user;
+        if (answered) return answered;
+        const stored = await this.#service(system).findUserById(id);
+        return stored ? storedUserView(stored) : null;
+      };
+      const [supabaseUser, betterAuthUser] = [
+        await userOf("supabase"),
+        await userOf("better_auth"),
+      ];
+      if (!supabaseUser || !betterAuthUser) return;
+      const discrepancies = compareUsers(supabaseUser, betterAuthUser);
+      const summary = discrepancies.map((d) => d.message).join("; ");
+      await this.deps.status.markValidated(
+        id,
+        email,
+        discrepancies.length === 0,
+        summary || undefined,
+      );
+      if (discrepancies.length > 0) {
+        await this.deps.divergences.record({
+          userId: id,
+          email,
+          kind: "data_mismatch",
+          operation: "validation",
+          reason: summary,
+          details: { fields: discrepancies.map((d) => d.field) },
+        });
+      }
+    }, id);
+  }
+
+  // ---- login -------------------------------------------------------------------------------
+
+  async signIn(
+    input: SignInInput,
+    options: AuthCallOptions = {},
+  ): Promise<AuthOutcome<AuthResult>> {
+    const started = performance.now();
+    const invalid = checkLoginPassword(input.password, this.settings.passwordPolicy);
+    if (invalid) return err(invalid);
+    const route = await this.#route(input.email, options.canary);
+    try {
+      await this.deps.rateLimiter.assertAllowed(input.email, options.ip);
+    } catch (error) {
+      if (error instanceof AuthError) {
+        this.#emit(route, {
+          type: "login",
+          system: route.primary,
+          durationMs: performance.now() - started,
+          success: false,
+          errorCode: error.code,
+        });
+        return err(error);
+      }
+      // The limiter's database is down: fail open rather than lock every user out.
+    }
+
+    const order: AuthSystem[] = route.mode === "dual_write"
+      ? [route.primary, OTHER[route.primary]]
+      : [route.primary];
+    const failures: { system: AuthSystem; error: AuthError }[] = [];
+    for (const system of order) {
+      const attemptStarted = performance.now();
+      const abort = new AbortController();
+      const bounded = await withDeadline(
+        this.#service(system).signIn(input, { ...options, signal: abort.signal })
+          .catch((error) => err(asAuthError(error, system))),
+        this.settings.fallbackTimeoutMs,
+        () => abort.abort(),
+      );
+      const outcome: AuthOutcome<AuthResult> = bounded.kind === "done" ? bounded.value : err(
+        authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
+      );
+      if (outcome.ok) {
+        await this.#afterLogin(route, system, input, outcome.value, failures);
+        this.#emit(route, {
+          type: "login",
+          system,
+          durationMs: performance.now() - started,
+          success: true,
+          fallback: system !== order[0],
+          userId: outcome.value.user.id,
+        });
+        return outcome;
+      }
+      failures.push({ system, error: outcome.error });
+      this.#emit(route, {
+        type: "login_attempt",
+        system,
+        durationMs: performance.now() - attemptStarted,
+        success: false,
+        errorCode: outcome.error.code,
+      });
+    }
+
+    const last = failures.at(-1)!.error;
+    if (failures.some((failure) => failure.error.code === "invalid_credentials")) {
+      await this.deps.rateLimiter.recordFailure(input.email, options.ip).catch(() => {});
+    }
+    if (last.code === "invalid_credentials") {
+      const floor = this.settings.failureFloorMs ?? await calibrateFailureFloor();
+      await sleep(floor - (performance.now() - started));
+    }
+    this.#emit(route, {
+      type: "login",
+      system: route.mode === "dual_write" ? "dual_write" : route.primary,
+      durationMs: performance.now() - started,
+      success: false,
+      errorCode: last.code,
+    });
+    return err(last);
+  }
+
+  async #afterLogin(
+    route: Route,
+    system: AuthSystem,
+    input: SignInInput,
+    result: AuthResult,
+    failures: readonly { system: AuthSystem; error: AuthError }[],
+  ): Promise<void> {
+    await this.deps.rateLimiter.recordSuccess(input.email).catch(() => {});
+    if (
+      system !== "supabase" || route.mode !== "dual_write" || !this.#sync ||
+      this.settings.lazyMigration === false
+    ) return;
+    const userId = result.user.id;
+    const migrate = this.#bookkeep(route, async () => {
+      const outcome = await this.#sync!.copy(userId, "better_auth", "lazy", {
+        canary: route.canary,
+      });
+      const betterAuthRefused = failures.some((failure) =>
+        failure.system === "better_auth" && failure.error.code === "invalid_credentials"
+      );
+      if (outcome === "exists" && betterAuthRefused) {
+        // Better Auth has the user but refused the password Supabase just accepted: the password
+        // was changed on the Supabase side. Take Supabase's current hash.
+        const current = await this.deps.supabase!.findUserById(userId);
+        if (current?.passwordHash) {
+          await this.deps.betterAuth!.replacePasswordHash(userId, current.passwordHash);
+        }
+      }
+    }, userId);
+    // A slow Better Auth must not hold the user's login hostage: past the timeout the copy
+    // finishes in the background (and the next Supabase login would retry it anyway).
+    const bounded = await withDeadline(migrate, this.settings.fallbackTimeoutMs);
+    if (bounded.kind === "timeout") this.#background(bounded.late);
+  }
+
+  // ---- tokens ------------------------------------------------------------------------------
+
+  async getUserFromToken(accessToken: string): Promise<AuthOutcome<AuthUserView>> {
+    let system: AuthSystem;
+    let userId: string;
+    try {
+      const verified = await verifyAccessToken(accessToken, this.deps.tokens);
+      system = verified.system;
+      userId = verified.userId;
+    } catch (error) {
+      return err(asAuthError(error, "token verification"));
+    }
+    const issuer = system === "supabase" ? this.deps.supabase : this.deps.betterAuth;
+    if (issuer) {
+      const outcome = await issuer.getUserFromToken(accessToken);
+      if (outcome.ok || outcome.error.code !== "auth_unavailable") return outcome;
+    }
+    // The issuing system is down or not configured: the same id in the other system will do.
+    const other = system === "supabase" ? this.deps.betterAuth : this.deps.supabase;
+    const user = await other?.findUserById(userId).catch(() => null);
+    return user ? ok(storedUserView(user)) : err(authUnavailable("Auth is unavailable"));
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * registerAuth(container): the auth area's services on the app container. Needs ConfigToken and
+ * SqlToken (the shared database: Better Auth's tables, auth.users and the tracking tables).
+ *
+ * Token design (see access-tokens.ts): Better Auth logins get an HS256 JWT with Supabase's claims,
+ * signed with `accessTokenSecret` — by default a key derived from BETTER_AUTH_SECRET (accepted by
+ * our functions through verifyAccessToken). Set it to the project's JWT secret to have Supabase
+ * itself (gateway verify_jwt, PostgREST/RLS) accept those tokens too.
+ * Supabase tokens are verified with `supabaseJwtSecret` (legacy HS256; the stand-in's secret
+ * locally), else the JWKS, else Auth's /user endpoint.
+ * Auth events go to `options.events`, else to the project logger (LoggerToken, when registered)
+ * and Sentry's recordAuthEvent.
+ */
+import { createClient } from "@supabase/supabase-js";
+import type { Container } from "../di/container.ts";
+import { ConfigToken, SqlToken } from "../di/tokens.ts";
+import {
+  type AccessTokenSigning,
+  type AccessTokenVerifierConfig,
+  DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+  DEFAULT_BETTER_AUTH_ISSUER,
+  deriveAccessTokenSecret,
+  remoteJwks,
+} from "./access-tokens.ts";
+import { createBetterAuth } from "./better-auth.ts";
+import { BetterAuthService } from "./better-auth-service.ts";
+import { DivergenceRepository } from "./divergences.ts";
+import { DualWriteAuthService } from "./dual-write-auth-service.ts";
+import { LoggerToken } from "../observability/tokens.ts";
+import { recordAuthEvent } from "../observability/sentry.ts";
+import { type AuthEventSink, fanOut, jsonLogAuthEventSink, loggerAuthEventSink } from "./events.ts";
+import type { PublicJwk } from "./jwt.ts";
+import { MigrationStatusRepository } from "./migration-status.ts";
+import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./password-policy.ts";
+import { LoginRateLimiter, type RateLimitSettings } from "./rate-limiter.ts";
+import { reconcileDivergences } from "./reconciliation.ts";
+import { dualWriteSettingsFromEnv } from "./settings.ts";
+import { SignupClaims } from "./signup-claims.ts";
+import { SupabaseAuthService } from "./supabase-auth-service.ts";
+import {
+  AccessTokenSigningToken,
+  AccessTokenVerifierToken,
+  AuthEventSinkToken,
+  AuthHandlerServicesToken,
+  AuthServiceToken,
+  BetterAuthServiceToken,
+  BetterAuthToken,
+  MigrationStatusToken,
+  PasswordPolicyToken,
+  ReconcileToken,
+  SupabaseAuthServiceToken,
+} from "./tokens.ts";
+import { UserSync } from "./user-sync.ts";
+
+export interface AuthRegistrationOptions {
+  /** The Supabase project's legacy JWT secret (the stand-in's keys.jwtSecret locally). */
+  readonly supabaseJwtSecret?: string;
+  /** The project's signing keys; default: fetched from SUPABASE_URL/auth/v1/.well-known/jwks.json. */
+  readonly supabaseJwks?: readonly PublicJwk[];
+  /** HS256 secret for Better Auth access tokens (default: derived from BETTER_AUTH_SECRET). */
+  readonly accessTokenSecret?: string;
+  readonly accessTokenIssuer?: string;
+  readonly accessTokenTtlSeconds?: number;
+  readonly passwordPolicy?: PasswordPolicy;
+  readonly rateLimits?: RateLimitSettings;
+  /** Default: one JSON log line per event; the Sentry helpers can be fanned in here. */
+  readonly events?: AuthEventSink;
+  /** EdgeRuntime.waitUntil on the platform. */
+  readonly waitUntil?: (work: Promise<unknown>) => void;
+  readonly failureFloorMs?: number;
+}
+
+export function registerAuth(
+  container: Container,
+  options: AuthRegistrationOptions = {},
+): Container {
+  container.value(PasswordPolicyToken, options.passwordPolicy ?? DEFAULT_PASSWORD_POLICY);
+  // Default: the project logger (or JSON lines) plus Sentry measurements (a no-op without a DSN).
+  container.register(AuthEventSinkToken, async (c) => {
+    if (options.events) return options.events;
+    const log = c.has(LoggerToken)
+      ? loggerAuthEventSink(await c.get(LoggerToken))
+      : jsonLogAuthEventSink;
+    return fanOut(log, recordAuthEvent);
+  });
+
+  container.register(AccessTokenSigningToken, async (c): Promise<AccessTokenSigning> => {
+    const { env } = await c.get(ConfigToken);
+    const secret = options.accessTokenSecret ??
+      (env.BETTER_AUTH_SECRET ? await deriveAccessTokenSecret(env.BETTER_AUTH_SECRET) : undefined);
+    if (!secret) throw new Error("BETTER_AUTH_SECRET (or an access token secret) is required");
+    return {
+      secret,
+      issuer: options.accessTokenIssuer ?? DEFAULT_BETTER_AUTH_ISSUER,
+      ttlSeconds: options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    };
+  });
+
+  container.register(AccessTokenVerifierToken, async (c): Promise<AccessTokenVerifierConfig> => {
+    const config = await c.get(ConfigToken);
+    const { url, anonKey } = config.supabase;
+    const signing = config.env.BETTER_AUTH_SECRET || options.accessTokenSecret
+      ? await c.get(AccessTokenSigningToken)
+      : null;
+    const probe = url && anonKey
+      ? createClient(url, anonKey, { auth: { persistSession: false, autoRefreshToken: false } })
+      : null;
+    const jwks = options.supabaseJwks;
+    return {
+      // Without Better Auth configured no token can carry its issuer; an unguessable secret
+      // makes sure none is ever accepted.
+      betterAuth: signing ?? { secret: crypto.randomUUID(), issuer: DEFAULT_BETTER_AUTH_ISSUER },
+      supabase: {
+        jwtSecret: options.supabaseJwtSecret,
+        jwks: jwks
+          ? () => Promise.resolve(jwks)
+          : url
+          ? remoteJwks(`${url}/auth/v1/.well-known/jwks.json`)
+          : undefined,
+        getUser: probe
+          ? async (token) => {
+            const { data, error } = await probe.auth.getUser(token);
+            if (error) {
+              if ((error.status ?? 500) >= 500 || error.status === 0) throw error;
+              return null;
+            }
+            return { id: data.user.id, email: data.user.email };
+          }
+          : undefined,
+      },
+    };
+  });
+
+  container.register(BetterAuthToken, async (c) => {
+    const { env } = await c.get(ConfigToken);
+    if (!env.BETTER_AUTH_SECRET) throw new Error("BETTER_AUTH_SECRET is required for Better Auth");
+    return createBetterAuth({
+      db: await c.get(SqlToken),
+      secret: env.BETTER_AUTH_SECRET,
+      baseURL: env.BETTER_AUTH_URL,
+      passwordPolicy: await c.get(PasswordPolicyToken),
+      log: c.has(LoggerToken)
+        ? (await c.get(LoggerToken)).child({ component: "better-auth" })
+        : undefined,
+    });
+  });
+
+  container.register(BetterAuthServiceToken, async (c) =>
+    new BetterAuthService({
+      auth: await c.get(BetterAuthToken),
+      db: await c.get(SqlToken),
+      signing: await c.get(AccessTokenSigningToken),
+      tokens: await c.get(AccessTokenVerifierToken),
+      passwordPolicy: await c.get(PasswordPolicyToken),
+      events: await c.get(AuthEventSinkToken),
+    }));
+
+  container.register(SupabaseAuthServiceToken, async (c) => {
+    const config = await c.get(ConfigToken);
+    const { url, anonKey, serviceKey } = config.supabase;
+    if (!url || !anonKey) throw new Error("SUPABASE_URL and SUPABASE_ANON_KEY are required");
+    return new SupabaseAuthService({
+      url,
+      anonKey,
+      serviceKey,
+      sql: await c.get(SqlToken),
+      passwordPolicy: await c.get(PasswordPolicyToken),
+      tokens: await c.get(AccessTokenVerifierToken),
+    });
+  });
+
+  container.register(
+    MigrationStatusToken,
+    async (c) => new MigrationStatusRepository(await c.get(SqlToken)),
+  );
+
+  container.register(AuthServiceToken, async (c) => {
+    const config = await c.get(ConfigToken);
+    const sql = await c.get(SqlToken);
+    const settings = dualWriteSettingsFromEnv(config.env, {
+      passwordPolicy: await c.get(PasswordPolicyToken),
+      failureFloorMs: options.failureFloorMs,
+    });
+    const needsSupabase = settings.mode !== "better_auth_only" || Boolean(config.supabase.url);
+    const needsBetterAuth = settings.mode !== "supabase_only" ||
+      Boolean(config.env.BETTER_AUTH_SECRET);
+    const service = new DualWriteAuthService(settings, {
+      supabase: needsSupabase ? await c.get(SupabaseAuthServiceToken) : undefined,
+      betterAuth: needsBetterAuth ? await c.get(BetterAuthServiceToken) : undefined,
+      status: await c.get(MigrationStatusToken),
+      divergences: new DivergenceRepository(sql),
+      rateLimiter: new LoginRateLimiter(sql, options.rateLimits),
+      claims: new SignupClaims(sql),
+      tokens: await c.get(AccessTokenVerifierToken),
+      events: await c.get(AuthEventSinkToken),
+      waitUntil: options.waitUntil,
+    });
+    return service;
+  }, (service) => service.drain());
+
+  container.register(AuthHandlerServicesToken, async (c) => {
+    const config = await c.get(ConfigToken);
+    const sql = await c.get(SqlToken);
+    // The original implementation: supabase-js only, behind the same guards (policy, limiter,
+    // failure floor, events). Canary routing and Better Auth are for the abstracted one.
+    const settings = dualWriteSettingsFromEnv(config.env, {
+      passwordPolicy: await c.get(PasswordPolicyToken),
+      failureFloorMs: options.failureFloorMs,
+    });
+    const original = new DualWriteAuthService(
+      { ...settings, mode: "supabase_only", canary: { ...settings.canary, enabled: false } },
+      {
+        supabase: await c.get(SupabaseAuthServiceToken),
+        status: await c.get(MigrationStatusToken),
+        divergences: new DivergenceRepository(sql),
+        rateLimiter: new LoginRateLimiter(sql, options.rateLimits),
+        claims: new SignupClaims(sql),
+        tokens: await c.get(AccessTokenVerifierToken),
+        events: await c.get(AuthEventSinkToken),
+        waitUntil: options.waitUntil,
+      },
+    );
+    return { original, abstracted: await c.get(AuthServiceToken) };
+  }, (services) => services.original.drain());
+
+  container.register(ReconcileToken, async (c) => {
+    const config = await c.get(ConfigToken);
+    const sql = await c.get(SqlToken);
+    const supabase = await c.get(SupabaseAuthServiceToken);
+    const betterAuth = await c.get(BetterAuthServiceToken);
+    const status = await c.get(MigrationStatusToken);
+    const divergences = new DivergenceRepository(sql);
+    const sync = new UserSync({
+      supabase,
+      betterAuth,
+      status,
+      divergences,
+      events: await c.get(AuthEventSinkToken),
+      mode: config.env.MIGRATION_MODE,
+    });
+    const rateLimiter = new LoginRateLimiter(sql, options.rateLimits);
+    return (runOptions) =>
+      reconcileDivergences(
+        { supabase, betterAuth, divergences, status, sync, rateLimiter },
+        runOptions,
+      );
+  });
+  return container;
+}

@@ -1,0 +1,550 @@
+/**
+ * The batch migration engine: Supabase Auth (or a legacy table) -> Better Auth, set-based,
+ * idempotent, resumable and safe under any number of concurrent invocations. Functions
+ * (migrate-batch), the CLI and tests all drive this one class; it depends only on a SqlClient
+ * for the target database and a SourceAdapter.
+ */
+import type { SqlClient } from "../db/sql-client.ts";
+import { AppError } from "../result.ts";
+import {
+  type EngineOptions,
+  type EngineOptionsInput,
+  engineOptionsSchema,
+  type PlanInput,
+  planInputSchema,
+  type RollbackInput,
+  rollbackInputSchema,
+  rulesOf,
+  type RunInput,
+  runInputSchema,
+  type ValidateInput,
+  validateInputSchema,
+  type VerifyInput,
+  verifyInputSchema,
+} from "./config.ts";
+import { applyLease, bisectLease, type DryRunFindings } from "./batch-writer.ts";
+import { acquireLease, type Lease, LeaseLostError, leaseSummary, releaseLease } from "./leases.ts";
+import {
+  addCounts,
+  type BatchCounts,
+  createMigration,
+  latestMigration,
+  loadMigration,
+  markCompleted,
+  markFailed,
+  markRunning,
+  type MigrationRow,
+  type MigrationStatus,
+  MigrationStoppedError,
+  noteError,
+  ZERO_COUNTS,
+} from "./migration-state.ts";
+import { parseInput } from "./parse.ts";
+import { type BatchPlan, planScope } from "./plan.ts";
+import { preflight, type PreflightResult } from "./preflight.ts";
+import { describeError, RetriesExhaustedError, type RetryPolicy, withRetry } from "./retry.ts";
+import { rollbackMigration, type RollbackResult } from "./rollback.ts";
+import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN, TRANSIENT_EXHAUSTED } from "./rules.ts";
+import type { SourceAdapter } from "./source.ts";
+import type { ClassifyContext } from "./statements.ts";
+import { migrationStatus, type StatusReport } from "./status.ts";
+import { verifyMigration, type VerifyResult } from "./verify.ts";
+
+export type StopReason =
+  | "done"
+  | "budget"
+  | "max_batches"
+  /** Every remaining range is claimed by other live workers. */
+  | "busy"
+  | "rolled_back"
+  /** The migration left the running state, or the caller aborted (signal). */
+  | "stopped"
+  | "transient_errors"
+  | "failed";
+
+export interface RunResult {
+  readonly migration_id: string;
+  readonly status: MigrationStatus;
+  readonly dry_run: boolean;
+  /** Users handled by THIS invocation. */
+  readonly processed: number;
+  readonly migrated: number;
+  readonly skipped: number;
+  readonly errors: number;
+  /** Users of the migration not processed yet (estimate from the plan). */
+  readonly remaining: number;
+  readonly done: boolean;
+  readonly batches: number;
+  /** Lease numbers this invocation completed. */
+  readonly leases: number[];
+  readonly elapsed_ms: number;
+  readonly stopped_because: StopReason;
+  readonly totals: {
+    readonly total: number;
+    readonly processed: number;
+    readonly migrated: number;
+    readonly skipped: number;
+    readonly errors: number;
+  };
+  readonly last_error?: string;
+  /** Dry run only: planned users (up to sampleSize) and every validation failure seen. */
+  readonly sample?: Record<string, unknown>[];
+  readonly failures?: DryRunFindings["failures"];
+}
+
+/** The plan-mode answer of both implementations (compared by the migrator). */
+export interface NextBatchPlan {
+  readonly migration_id: string | null;
+  readonly after_id: string | null;
+  readonly batch_size: number;
+  readonly plan: BatchPlan;
+}
+
+export interface BatchProgress {
+  readonly migrationId: string;
+  readonly dryRun: boolean;
+  readonly total: number;
+  /** Migration-wide, as of this worker's last batch. */
+  readonly processed: number;
+  readonly migrated: number;
+  readonly skipped: number;
+  readonly errors: number;
+  /** This invocation. */
+  readonly invocationProcessed: number;
+  readonly elapsedMs: number;
+}
+
+export interface EngineDeps {
+  /** The target database: Better Auth tables, tracking tables, leases. */
+  readonly db: SqlClient;
+  readonly source: SourceAdapter;
+  readonly options?: EngineOptionsInput;
+  /** Identifies this process in batch_leases.worker_id (debugging only). */
+  readonly workerId?: string;
+  /** Called after every batch (the CLI's progress bar). */
+  readonly onBatch?: (progress: BatchProgress) => void;
+  /** Monotonic milliseconds; injectable for tests. */
+  readonly clock?: () => number;
+  readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
+}
+
+type LeaseOutcome =
+  | { kind: "done"; counts: BatchCounts; findings?: DryRunFindings }
+  | { kind: "lost" }
+  | { kind: "stopped" }
+  | { kind: "transient"; error: string }
+  | { kind: "failed"; error: string };
+
+function newMigrationId(dryRun: boolean): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
+  return `${dryRun ? "dry" : "batch"}_${stamp}_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export class BatchMigrationEngine {
+  readonly options: EngineOptions;
+  readonly #db: SqlClient;
+  readonly #source: SourceAdapter;
+  readonly #workerId: string;
+  readonly #clock: () => number;
+  readonly #retry: RetryPolicy;
+  readonly #onBatch?: (progress: BatchProgress) => void;
+
+  constructor(deps: EngineDeps) {
+    this.options = parseInput(engineOptionsSchema, deps.options ?? {});
+    this.#db = deps.db;
+    this.#source = deps.source;
+    this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
+    this.#clock = deps.clock ?? (() => performance.now());
+    this.#onBatch = deps.onBatch;
+    this.#retry = {
+      maxRetries: this.options.maxRetries,
+      baseDelayMs: this.options.retryBaseDelayMs,
+      maxDelayMs: this.options.retryMaxDelayMs,
+      ...deps.retry,
+    };
+  }
+
+  get source(): SourceAdapter {
+    return this.#source;
+  }
+
+  /** Runs (or continues) a migration until done, the budget is spent or max_batches is hit. */
+  async run(rawInput: RunInput = {}, control: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    const input = parseInput(runInputSchema, rawInput);
+    const started = this.#clock();
+    const budget = Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs);
+    let migration = await this.#resolveMigration(input);
+    const dryRun = migration.dry_run;
+    if (migration.status === "pending" || migration.status === "failed") {
+      await markRunning(this.#db, migration.id);
+    }
+    let counts = ZERO_COUNTS;
+    const leases: number[] = [];
+    const sample: Record<string, unknown>[] = [];
+    const failures: DryRunFindings["failures"] = [];
+    let stop: StopReason;
+    let lastError: string | undefined;
+    let averageBatchMs = 0;
+
+    if (migration.status === "completed") stop = "done";
+    else if (migration.status === "rolled_back") stop = "rolled_back";
+    else {
+      const classify = this.#classifyContext(migration);
+      for (;;) {
+        if (input.max_batches !== undefined && leases.length >= input.max_batches) {
+          stop = "max_batches";
+          break;
+        }
+        if (control.signal?.aborted) {
+          stop = "stopped";
+          break;
+        }
+        // Stop while the next batch (with margin) still fits in the budget.
+        if (this.#clock() - started + averageBatchMs * 1.5 >= budget) {
+          stop = "budget";
+          break;
+        }
+        let lease: Lease | null;
+        try {
+          lease = await withRetry(
+            () => acquireLease(this.#db, migration.id, this.#workerId, this.options.leaseTtlMs),
+            this.#retry,
+          );
+        } catch (error) {
+          if (!(error instanceof RetriesExhaustedError)) throw error;
+          lastError = describeError(error).message;
+          stop = "transient_errors";
+          break;
+        }
+        if (!lease) {
+          const summary = await leaseSummary(this.#db, migration.id);
+          if (summary.open === 0) {
+            await markCompleted(this.#db, migration.id);
+            stop = "done";
+          } else {
+            stop = "busy";
+          }
+          break;
+        }
+        const batchStarted = this.#clock();
+        const outcome = await this.#processLease(classify, lease, dryRun);
+        const batchMs = this.#clock() - batchStarted;
+        averageBatchMs = averageBatchMs === 0 ? batchMs : averageBatchMs * 0.7 + batchMs * 0.3;
+        if (outcome.kind === "lost") continue;
+        if (outcome.kind === "stopped") {
+          stop = "stopped";
+          break;
+        }
+        if (outcome.kind === "transient" || outcome.kind === "failed") {
+          lastError = outcome.error;
+          stop = outcome.kind === "transient" ? "transient_errors" : "failed";
+          break;
+        }
+        counts = addCounts(counts, outcome.counts);
+        leases.push(lease.leaseNo);
+        if (outcome.findings) {
+          const room = Math.max(0, this.options.sampleSize - sample.length);
+          sample.push(...outcome.findings.sample.slice(0, room));
+          failures.push(...outcome.findings.failures);
+        }
+        if (this.#onBatch) {
+          const current = await loadMigration(this.#db, migration.id);
+          if (current) this.#onBatch(progressOf(current, counts, this.#clock() - started));
+        }
+      }
+    }
+
+    migration = (await loadMigration(this.#db, migration.id)) ?? migration;
+    if (stop === "stopped" && migration.status === "rolled_back") stop = "rolled_back";
+    const summary = migration.status === "completed"
+      ? { remainingPlanned: 0 }
+      : await leaseSummary(this.#db, migration.id);
+    return {
+      migration_id: migration.id,
+      status: migration.status,
+      dry_run: dryRun,
+      processed: counts.processed,
+      migrated: counts.migrated,
+      skipped: counts.skipped,
+      errors: counts.errors,
+      remaining: migration.status === "completed"
+        ? 0
+        : Math.max(summary.remainingPlanned, migration.total_count - migration.processed_count, 0),
+      done: migration.status === "completed",
+      batches: leases.length,
+      leases,
+      elapsed_ms: Math.round(this.#clock() - started),
+      stopped_because: stop,
+      totals: {
+        total: migration.total_count,
+        processed: migration.processed_count,
+        migrated: migration.migrated_count,
+        skipped: migration.skipped_count,
+        errors: migration.error_count,
+      },
+      ...(lastError !== undefined ? { last_error: lastError } : {}),
+      ...(dryRun ? { sample, failures } : {}),
+    };
+  }
+
+  /** Continues a stopped or failed migration by id (the CLI's `resume ID`). */
+  async resume(migrationId: string, input: Omit<RunInput, "migration_id"> = {}) {
+    const migration = await loadMigration(this.#db, migrationId);
+    if (!migration) throw new AppError("not_found", `migration ${migrationId} does not exist`);
+    return await this.run({ ...input, migration_id: migrationId });
+  }
+
+  async rollback(rawInput: RollbackInput): Promise<RollbackResult> {
+    const input = parseInput(rollbackInputSchema, rawInput);
+    return await rollbackMigration(this.#db, input.migration_id, {
+      budgetMs: Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs),
+      clock: this.#clock,
+    });
+  }
+
+  async verify(rawInput: VerifyInput): Promise<VerifyResult> {
+    const input = parseInput(verifyInputSchema, rawInput);
+    const migration = await this.#requireMigration(input.migration_id);
+    return await verifyMigration(this.#db, this.#source, migration, { maxIds: input.max_ids });
+  }
+
+  async validate(rawInput: ValidateInput = {}): Promise<PreflightResult> {
+    const input = parseInput(validateInputSchema, rawInput);
+    return await preflight(this.#db, this.#source, {
+      rules: rulesOf(this.options),
+      batchSize: this.options.batchSize,
+      afterId: input.after_id ?? null,
+      maxFailures: input.max_failures ?? 1000,
+      budgetMs: Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs),
+      clock: this.#clock,
+    });
+  }
+
+  async status(): Promise<StatusReport> {
+    return await migrationStatus(this.#db);
+  }
+
+  /**
+   * The set-based plan for a given set of source ids, in a migration's context (or a fresh
+   * pre-flight context): what a run would do to each of them. The per-user original produces
+   * the same structure (original.ts); plan.ts compares the two.
+   */
+  async plan(ids: readonly string[], migrationId?: string): Promise<BatchPlan> {
+    const migration = migrationId ? await this.#requireMigration(migrationId) : null;
+    const context = migration ? this.#classifyContext(migration) : await this.#preflightContext();
+    return await planScope(this.#db, context, ids);
+  }
+
+  /**
+   * Plan mode: what the next batch would be and what would happen to each of its users, with
+   * no write at all. The batch is the batch_size source ids after `after_id` (default: the
+   * migration's last_processed_id), so the per-user original can plan exactly the same users.
+   */
+  async planNextBatch(rawInput: PlanInput = {}): Promise<NextBatchPlan> {
+    const input = parseInput(planInputSchema, rawInput);
+    const migration = input.migration_id
+      ? await this.#requireMigration(input.migration_id)
+      : await latestMigration(this.#db, this.#source.name, false);
+    const after = input.after_id ?? migration?.last_processed_id ?? null;
+    const size = input.batch_size ?? migration?.batch_size ?? this.options.batchSize;
+    const ids = await this.#source.idsAfter(after, size);
+    const context = migration ? this.#classifyContext(migration) : await this.#preflightContext();
+    return {
+      migration_id: migration?.id ?? null,
+      after_id: after,
+      batch_size: size,
+      plan: await planScope(this.#db, context, ids),
+    };
+  }
+
+  async #requireMigration(id: string): Promise<MigrationRow> {
+    const migration = await loadMigration(this.#db, id);
+    if (!migration) throw new AppError("not_found", `migration ${id} does not exist`);
+    return migration;
+  }
+
+  async #preflightContext(): Promise<ClassifyContext> {
+    const rules = rulesOf(this.options);
+    const asOf = new Date();
+    const rows = await this.#source.duplicateEmails({
+      rules,
+      asOf,
+      emailPattern: EMAIL_PATTERN,
+      passwordHashPattern: PASSWORD_HASH_PATTERN,
+    });
+    return {
+      migrationId: null,
+      source: this.#source,
+      rules,
+      asOf,
+      duplicates: { kind: "inline", rows },
+    };
+  }
+
+  #classifyContext(migration: MigrationRow): ClassifyContext & { migrationId: string } {
+    return {
+      migrationId: migration.id,
+      source: this.#source,
+      rules: migration.config.rules,
+      asOf: new Date(migration.config.as_of),
+      duplicates: { kind: "table" },
+    };
+  }
+
+  /** Finds the migration to work on, creating (and planning) one when there is none. */
+  async #resolveMigration(input: ReturnType<typeof runInputSchema.parse>): Promise<MigrationRow> {
+    const dryRun = input.dry_run ?? false;
+    if (input.migration_id !== undefined) {
+      const existing = await loadMigration(this.#db, input.migration_id);
+      if (existing) return this.#checkCompatible(existing, input.dry_run);
+    } else {
+      const latest = await latestMigration(this.#db, this.#source.name, dryRun);
+      if (latest && this.#continuable(latest, dryRun)) return latest;
+    }
+    const id = input.migration_id ?? newMigrationId(dryRun);
+    const batchSize = input.batch_size ?? this.options.batchSize;
+    const rules = rulesOf(this.options);
+    const asOf = new Date();
+    // Planning reads happen outside the creation transaction (PGlite has one connection).
+    const [total, boundaries, duplicates] = [
+      await this.#source.count(),
+      await this.#source.keyBoundaries(batchSize),
+      await this.#source.duplicateEmails({
+        rules,
+        asOf,
+        emailPattern: EMAIL_PATTERN,
+        passwordHashPattern: PASSWORD_HASH_PATTERN,
+      }),
+    ];
+    return await createMigration(this.#db, {
+      id,
+      source: this.#source.name,
+      dryRun,
+      batchSize,
+      total,
+      boundaries,
+      duplicates,
+      config: { rules, as_of: asOf.toISOString() },
+    }, async (tx) => {
+      if (input.migration_id !== undefined) {
+        const raced = await loadMigration(tx, input.migration_id);
+        return raced ? this.#checkCompatible(raced, input.dry_run) : null;
+      }
+      const latest = await latestMigration(tx, this.#source.name, dryRun);
+      return latest && this.#continuable(latest, dryRun) ? latest : null;
+    });
+  }
+
+  /**
+   * Without an id, a call continues the source's unfinished migration. A finished real
+   * migration is reported as done (cron keeps firing after the end; it must not start over);
+   * a new dry run starts after a finished one, as the data may have changed.
+   */
+  #continuable(migration: MigrationRow, dryRun: boolean): boolean {
+    if (["pending", "running", "failed"].includes(migration.status)) return true;
+    return !dryRun && migration.status === "completed";
+  }
+
+  #checkCompatible(migration: MigrationRow, dryRun: boolean | undefined): MigrationRow {
+    if (migration.source !== this.#source.name) {
+      throw new AppError(
+        "conflict",
+        `migration ${migration.id} reads ${migration.source}, not ${this.#source.name}`,
+      );
+    }
+    if (dryRun !== undefined && migration.dry_run !== dryRun) {
+      throw new AppError(
+        "conflict",
+        `migration ${migration.id} is ${migration.dry_run ? "a dry run" : "a real run"}`,
+      );
+    }
+    return migration;
+  }
+
+  async #processLease(
+    classify: ClassifyContext & { migrationId: string },
+    lease: Lease,
+    dryRun: boolean,
+  ): Promise<LeaseOutcome> {
+    const context = {
+      db: this.#db,
+      source: this.#source,
+      classify,
+      dryRun,
+      sampleSize: this.options.sampleSize,
+      leaseTtlMs: this.options.leaseTtlMs,
+      retry: this.#retry,
+    };
+    try {
+      const result = await applyLease(context, lease);
+      return { kind: "done", counts: result.counts, findings: result.findings };
+    } catch (error) {
+      const handled = await this.#handleLeaseError(lease, error);
+      if (handled) return handled;
+      // A permanent error: split the range so one bad row cannot block the others.
+      try {
+        const outcome = await bisectLease(context, lease, error);
+        if (outcome.systemic) {
+          const message = `batch ${lease.leaseNo} failed as a whole: ${outcome.firstError.message}`;
+          await releaseLease(this.#db, lease, message);
+          await markFailed(this.#db, lease.migrationId, message);
+          return { kind: "failed", error: message };
+        }
+        return { kind: "done", counts: outcome.result.counts, findings: outcome.result.findings };
+      } catch (inner) {
+        const again = await this.#handleLeaseError(lease, inner);
+        if (again) return again;
+        const message = `batch ${lease.leaseNo} failed: ${describeError(inner).message}`;
+        await releaseLease(this.#db, lease, message);
+        await markFailed(this.#db, lease.migrationId, message);
+        return { kind: "failed", error: message };
+      }
+    }
+  }
+
+  /** Outcomes for errors that are not about the batch's rows; null for the rest. */
+  async #handleLeaseError(lease: Lease, error: unknown): Promise<LeaseOutcome | null> {
+    if (error instanceof LeaseLostError) return { kind: "lost" };
+    if (error instanceof MigrationStoppedError) return { kind: "stopped" };
+    if (error instanceof RetriesExhaustedError) {
+      const message = `batch ${lease.leaseNo}: ${error.message}`;
+      await this.#recordTransientFailure(lease, message, error).catch(() => {
+        // The database may be the thing that is down; the lease then simply expires.
+      });
+      return { kind: "transient", error: message };
+    }
+    return null;
+  }
+
+  async #recordTransientFailure(lease: Lease, message: string, error: RetriesExhaustedError) {
+    await releaseLease(this.#db, lease, message);
+    const stored = describeError(error.lastError);
+    await this.#db.query(
+      `INSERT INTO migration_errors (migration_id, error_code, error_message, error_details,
+                                     retryable, attempts)
+       VALUES ($1, $2, $3, $4::text::jsonb, true, $5)`,
+      [
+        lease.migrationId,
+        TRANSIENT_EXHAUSTED,
+        message,
+        JSON.stringify({ lease_no: lease.leaseNo, sqlstate: stored.code, range: lease.range }),
+        error.attempts,
+      ],
+    );
+    await noteError(this.#db, lease.migrationId, message);
+  }
+}
+
+function progressOf(row: MigrationRow, invocation: BatchCounts, elapsedMs: number): BatchProgress {
+  return {
+    migrationId: row.id,
+    dryRun: row.dry_run,
+    total: row.total_count,
+    processed: row.processed_count,
+    migrated: row.migrated_count,
+    skipped: row.skipped_count,
+    errors: row.error_count,
+    invocationProcessed: invocation.processed,
+    elapsedMs,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The per-user migration rules, stated once. The set-based path evaluates them as SQL
+ * predicates (statements.ts), the per-user original path in JavaScript (original.ts); both read
+ * the patterns and reasons from here, and plan-mode comparison proves they agree.
+ */
+import { z } from "zod";
+
+/** zod's own email pattern, so SQL (`~`) and `z.email()` accept exactly the same addresses. */
+export const EMAIL_PATTERN: string = z.regexes.email.source;
+
+/** A bcrypt hash as GoTrue stores it ($2a$/$2b$/$2y$, cost, 53 characters of salt+hash). */
+export const PASSWORD_HASH_PATTERN = "^\\$2[abxy]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$";
+
+/** Users that are not migrated but are not errors either. Order = evaluation order. */
+export const SKIP_REASONS = [
+  "migrated_by_this_migration",
+  "already_migrated",
+  "already_in_target",
+] as const;
+
+/** Validation failures: recorded in migration_errors and skipped. Order = evaluation order. */
+export const REJECT_REASONS = [
+  "missing_email",
+  "missing_created_at",
+  "invalid_email",
+  "deleted_user",
+  "banned_user",
+  "invalid_password_hash",
+  "duplicate_email",
+  "email_exists_in_target",
+  "duplicate_provider_identity",
+  "identity_exists_in_target",
+] as const;
+
+export type SkipReason = (typeof SKIP_REASONS)[number];
+export type RejectReason = (typeof REJECT_REASONS)[number];
+export type PlanAction = "migrate" | "skip" | "reject";
+
+/** Error code of a user whose rows could not be written even alone (after bisecting). */
+export const WRITE_FAILED = "write_failed";
+/** Error code of a batch given up after its transient-error retries. */
+export const TRANSIENT_EXHAUSTED = "transient_retries_exhausted";
+
+export const REASON_MESSAGES: Readonly<Record<SkipReason | RejectReason, string>> = {
+  migrated_by_this_migration: "already migrated by this migration",
+  already_migrated: "already migrated (migrated_users has this user)",
+  already_in_target: "a Better Auth user with this id already exists",
+  missing_email: "required field email is missing",
+  missing_created_at: "required field created_at is missing",
+  invalid_email: "email is not a valid address",
+  deleted_user: "user is soft-deleted in the source",
+  banned_user: "user is banned at migration time",
+  invalid_password_hash: "encrypted_password is not a bcrypt hash",
+  duplicate_email: "another source user has the same email (case-insensitive)",
+  email_exists_in_target: "a different Better Auth user already has this email",
+  duplicate_provider_identity: "user has two identities of the same provider",
+  identity_exists_in_target: "an identity of this user is linked to another Better Auth user",
+};
+
+export function actionOf(reason: string | null): PlanAction {
+  if (reason === null) return "migrate";
+  return (SKIP_REASONS as readonly string[]).includes(reason) ? "skip" : "reject";
+}
+
+/** Counted as migrated: a user this migration already wrote (a batch replayed after a crash). */
+export function countsAsMigrated(reason: string | null): boolean {
+  return reason === null || reason === "migrated_by_this_migration";
+}

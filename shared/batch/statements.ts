@@ -1,0 +1,420 @@
+/**
+ * The set-based SQL of the batch migration. One statement classifies a whole batch (every rule
+ * is a predicate over the batch and indexed lookups into the target), and one statement writes
+ * it: user, accounts, migrated_users, user_migration_status and migration_errors rows for the
+ * batch, each INSERT ... SELECT ... ON CONFLICT DO NOTHING. Nothing here loops over users.
+ *
+ * Plan robustness: the batch comes from CTEs the planner cannot estimate (and right after a bulk
+ * load the tables have no statistics yet), so no statement JOINs two CTEs — a misestimated
+ * nested loop over two 5,000-row CTEs is quadratic. Every look-up is a correlated sub-select on
+ * a unique index (one probe per row whatever the estimates say) and every write reads one CTE.
+ */
+import type { MigrationRules } from "./config.ts";
+import {
+  EMAIL_PATTERN,
+  PASSWORD_HASH_PATTERN,
+  REASON_MESSAGES,
+  REJECT_REASONS,
+  SKIP_REASONS,
+} from "./rules.ts";
+import type { SourceAdapter, SourceScope } from "./source.ts";
+
+/** Collects bound parameters; every placeholder carries an explicit cast. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+
+  add(value: unknown, cast: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${cast}`;
+  }
+
+  get next(): number {
+    return this.values.length + 1;
+  }
+}
+
+/** What every classification needs besides the source rows. */
+export interface ClassifyContext {
+  /** null for the pre-flight (no migration yet). */
+  readonly migrationId: string | null;
+  readonly source: SourceAdapter;
+  readonly rules: MigrationRules;
+  /** "Now" for the ban rule, fixed per migration so every batch and both paths agree. */
+  readonly asOf: Date;
+  /** Shared emails: from batch_duplicate_emails (a migration) or inline (pre-flight). */
+  readonly duplicates:
+    | { readonly kind: "table" }
+    | {
+      readonly kind: "inline";
+      readonly rows: readonly { email_lower: string; keeper_id: string | null }[];
+    };
+}
+
+/** ISO-8601 in UTC with milliseconds, exactly like JavaScript's Date#toISOString. */
+export function isoSql(expression: string): string {
+  return `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+const objectOrEmpty = (expression: string) =>
+  `(CASE WHEN jsonb_typeof(${expression}) = 'object' THEN ${expression} ELSE '{}'::jsonb END)`;
+
+/** A metadata field when it is a non-blank string (spaces trimmed), else NULL. */
+const textField = (meta: string, key: string) =>
+  `(CASE WHEN jsonb_typeof(${meta} -> '${key}') = 'string' ` +
+  `THEN nullif(btrim(${meta} ->> '${key}'), '') END)`;
+
+const skipList = SKIP_REASONS.map((reason) => `'${reason}'`).join(", ");
+
+/**
+ * `WITH src AS (...), cls AS (...), planned AS (...), accounts AS (...)` for one
+ * scope: cls has every source row with its reason (NULL = migrate); planned has the Better Auth
+ * projection of the rows to migrate; accounts their credential and social accounts.
+ */
+export async function classificationCtes(
+  context: ClassifyContext,
+  scope: SourceScope,
+  params: SqlParams,
+): Promise<string> {
+  const relation = await context.source.relation(scope, params.next);
+  params.values.push(...relation.params);
+  const migrationId = params.add(context.migrationId, "text");
+  // A table probe (unique index) during a migration. The pre-flight passes the emails inline:
+  // they are unpacked once (dups CTE) and checked through hashed IN sub-plans, not per row. A
+  // keeper id is only ever the keeper of its own email, so "is some keeper" is enough.
+  const inline = context.duplicates.kind === "inline"
+    ? params.add(JSON.stringify(context.duplicates.rows), "text")
+    : null;
+  const duplicate = inline === null
+    ? `EXISTS (SELECT 1 FROM batch_duplicate_emails d
+               WHERE d.migration_id = ${migrationId} AND d.email_lower = lower(s.email)
+                 AND d.keeper_id IS DISTINCT FROM s.id)`
+    : `lower(s.email) IN (SELECT email_lower FROM dups)
+       AND s.id NOT IN (SELECT keeper_id FROM dups WHERE keeper_id IS NOT NULL)`;
+  const dupsCte = inline === null ? "" : `
+    dups AS MATERIALIZED (
+      SELECT * FROM jsonb_to_recordset(${inline}::jsonb) AS d(email_lower text, keeper_id uuid)
+    ),`;
+  const asOf = params.add(context.asOf.toISOString(), "text");
+  const emailPattern = params.add(EMAIL_PATTERN, "text");
+  const hashPattern = params.add(PASSWORD_HASH_PATTERN, "text");
+  const rejectDeleted = params.add(context.rules.deletedUsers === "reject", "boolean");
+  const rejectBanned = params.add(context.rules.bannedUsers === "reject", "boolean");
+  const migratedFrom = params.add(context.source.name, "text");
+  // Reasons in evaluation order; rules.ts lists the same order for the per-user path.
+  const reasons: Record<(typeof SKIP_REASONS)[number] | (typeof REJECT_REASONS)[number], string> = {
+    migrated_by_this_migration: "s.tracked = 'ours'",
+    already_migrated: "s.tracked IS NOT NULL",
+    already_in_target: `EXISTS (SELECT 1 FROM "user" t WHERE t.id = s.id)`,
+    missing_email: "s.email IS NULL OR s.email = ''",
+    missing_created_at: "s.created_at IS NULL",
+    invalid_email: `s.email !~ ${emailPattern}`,
+    deleted_user: `${rejectDeleted} AND s.deleted_at IS NOT NULL`,
+    banned_user: `${rejectBanned} AND s.banned_until > ${asOf}::timestamptz`,
+    invalid_password_hash:
+      `coalesce(s.encrypted_password, '') <> '' AND s.encrypted_password !~ ${hashPattern}`,
+    duplicate_email: duplicate,
+    email_exists_in_target: `EXISTS (SELECT 1 FROM "user" t
+                                 WHERE t.email = lower(s.email) AND t.id <> s.id)`,
+    duplicate_provider_identity: `(SELECT count(*) <> count(DISTINCT e ->> 'provider')
+                                      FROM jsonb_array_elements(s.identities) e)`,
+    // A scalar sub-select per identity: one probe of the unique (providerId, accountId) index.
+    identity_exists_in_target: `s.identities <> '[]'::jsonb AND EXISTS (
+                                  SELECT 1 FROM jsonb_array_elements(s.identities) e
+                                  WHERE (SELECT a."userId" FROM account a
+                                         WHERE a."providerId" = e ->> 'provider'
+                                           AND a."accountId" = e ->> 'provider_id') <> s.id)`,
+  };
+  const whens = Object.entries(reasons)
+    .map(([reason, predicate]) => `WHEN ${predicate} THEN '${reason}'`)
+    .join("\n        ");
+  return `
+    WITH src AS MATERIALIZED (${relation.sql}),${dupsCte}
+    cls AS (
+      SELECT s.*, lower(s.email) AS email_lower,
+        CASE
+        ${whens}
+        END AS reason
+      FROM (
+        -- One probe of migrated_users per user; OFFSET 0 keeps the planner from copying the
+        -- sub-select into both rules that read it.
+        SELECT src.*,
+               (SELECT CASE WHEN mu.migrated_via = 'batch' AND mu.migration_id = ${migrationId}
+                            THEN 'ours' ELSE 'other' END
+                FROM migrated_users mu WHERE mu.original_id = src.id::text) AS tracked
+        FROM src OFFSET 0
+      ) s
+    ),
+    ${projectionCtes(migratedFrom)}`;
+}
+
+/**
+ * `planned` (the Better Auth user row) and `accounts` (credential + social accounts) of every
+ * row of a `cls` CTE whose reason is NULL. Shared by the write, the plan and the verification,
+ * so what is verified is exactly what is written.
+ */
+export function projectionCtes(migratedFromPlaceholder: string): string {
+  const meta = "c.meta";
+  return `
+    planned AS (
+      SELECT c.id, c.email, c.email_lower, c.encrypted_password, c.identities, c.created_at,
+             coalesce(${textField(meta, "full_name")}, ${textField(meta, "name")},
+                      split_part(c.email_lower, '@', 1)) AS name,
+             c.email_confirmed_at IS NOT NULL AS email_verified,
+             coalesce(${textField(meta, "avatar_url")}, ${textField(meta, "picture")}) AS image,
+             ${meta} || jsonb_build_object(
+               'migrated_from', ${migratedFromPlaceholder},
+               'original_id', c.id::text,
+               'original_created_at', ${isoSql("c.created_at")}) AS user_metadata,
+             ${objectOrEmpty("c.raw_app_meta_data")} || '{"provider": "migration"}'::jsonb
+               AS app_metadata
+      FROM (SELECT cls.*, ${objectOrEmpty("cls.raw_user_meta_data")} AS meta
+            FROM cls WHERE reason IS NULL) c
+    ),
+    accounts AS (
+      SELECT p.id AS user_id, 'credential'::text AS provider_id, p.id::text AS account_id,
+             p.encrypted_password AS password, p.created_at
+      FROM planned p WHERE coalesce(p.encrypted_password, '') <> ''
+      UNION ALL
+      SELECT p.id, i.provider, i.provider_id, NULL::text, coalesce(i.created_at, p.created_at)
+      FROM planned p
+      CROSS JOIN LATERAL jsonb_to_recordset(p.identities)
+        AS i(provider text, provider_id text, created_at timestamptz)
+    )`;
+}
+
+export interface WriteCounts {
+  readonly processed: number;
+  readonly to_migrate: number;
+  readonly already_ours: number;
+  readonly skipped: number;
+  readonly rejected: number;
+  readonly users_inserted: number;
+  readonly accounts_expected: number;
+  readonly accounts_inserted: number;
+  readonly tracking_inserted: number;
+  readonly status_upserted: number;
+  readonly errors_recorded: number;
+  readonly last_id: string | null;
+}
+
+/**
+ * Classifies and writes one scope. Every planned row is attempted; when any insert is skipped
+ * by a conflict (a concurrent writer took an id or email since classification) the counts fall
+ * short and the caller rolls the whole statement back and bisects — so a user's rows are
+ * written completely or not at all.
+ */
+export async function writeBatchStatement(
+  context: ClassifyContext & { migrationId: string },
+  scope: SourceScope,
+  now: Date,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  const migrationId = params.add(context.migrationId, "text");
+  const at = params.add(now.toISOString(), "text");
+  const inSupabase = params.add(context.source.inSupabaseAuth, "boolean");
+  const messages = params.add(JSON.stringify(REASON_MESSAGES), "text");
+  const sql = `${ctes},
+    ins_user AS (
+      INSERT INTO "user" (id, name, email, "emailVerified", image, "userMetadata",
+                          "appMetadata", "createdAt", "updatedAt")
+      SELECT id, name, email_lower, email_verified, image, user_metadata, app_metadata,
+             created_at, ${at}::timestamptz
+      FROM planned
+      ON CONFLICT DO NOTHING
+      RETURNING id
+    ),
+    ins_account AS (
+      INSERT INTO account (id, "accountId", "providerId", "userId", password, "createdAt",
+                           "updatedAt")
+      SELECT gen_random_uuid(), a.account_id, a.provider_id, a.user_id, a.password, a.created_at,
+             ${at}::timestamptz
+      FROM accounts a
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    ),
+    ins_tracking AS (
+      INSERT INTO migrated_users (original_id, new_auth_id, email, migrated_via, migration_id,
+                                  migrated_at)
+      SELECT p.id::text, p.id, p.email_lower, 'batch', ${migrationId}, ${at}::timestamptz
+      FROM planned p
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    ),
+    ins_status AS (
+      INSERT INTO user_migration_status AS st (user_id, email, supabase_migrated,
+        supabase_migrated_at, better_auth_migrated, better_auth_migrated_at)
+      SELECT p.id, p.email_lower, ${inSupabase},
+             CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz
+      FROM planned p
+      ON CONFLICT (user_id) DO UPDATE SET
+        better_auth_migrated = true,
+        better_auth_migrated_at = coalesce(st.better_auth_migrated_at, EXCLUDED.better_auth_migrated_at),
+        updated_at = EXCLUDED.better_auth_migrated_at
+      RETURNING 1
+    ),
+    ins_error AS (
+      INSERT INTO migration_errors (migration_id, user_id, email, error_code, error_message,
+                                    error_details)
+      SELECT ${migrationId}, c.id::text, c.email, c.reason, ${messages}::jsonb ->> c.reason,
+             jsonb_build_object('stage', 'validation')
+      FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})
+      ON CONFLICT (migration_id, user_id, error_code) WHERE user_id IS NOT NULL DO NOTHING
+      RETURNING 1
+    )
+    SELECT
+      (SELECT count(*) FROM cls) AS processed,
+      (SELECT count(*) FROM planned) AS to_migrate,
+      (SELECT count(*) FROM cls WHERE reason = 'migrated_by_this_migration') AS already_ours,
+      (SELECT count(*) FROM cls WHERE reason IN (${skipList})) AS skipped,
+      (SELECT count(*) FROM cls WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
+        AS rejected,
+      (SELECT count(*) FROM ins_user) AS users_inserted,
+      (SELECT count(*) FROM accounts) AS accounts_expected,
+      (SELECT count(*) FROM ins_account) AS accounts_inserted,
+      (SELECT count(*) FROM ins_tracking) AS tracking_inserted,
+      (SELECT count(*) FROM ins_status) AS status_upserted,
+      (SELECT count(*) FROM ins_error) AS errors_recorded,
+      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id`;
+  return { sql, params: params.values };
+}
+
+/**
+ * A planned user's accounts as the plan shows them, computed from its own row (credential from
+ * the hash, social accounts from the identities) so no CTE join is needed.
+ */
+export function accountListSql(
+  alias: string,
+  element: (provider: string, account: string, password: string) => string,
+): string {
+  return `(SELECT coalesce(jsonb_agg(x.a ORDER BY x.p COLLATE "C", x.k COLLATE "C"), '[]'::jsonb)
+     FROM (
+       SELECT 'credential'::text AS p, ${alias}.id::text AS k,
+              ${
+    element("'credential'::text", `${alias}.id::text`, `${alias}.encrypted_password`)
+  } AS a
+       WHERE coalesce(${alias}.encrypted_password, '') <> ''
+       UNION ALL
+       SELECT e ->> 'provider', e ->> 'provider_id',
+              ${element("e ->> 'provider'", "e ->> 'provider_id'", "NULL::text")}
+       FROM jsonb_array_elements(${alias}.identities) e
+     ) x)`;
+}
+
+const planAccount = (provider: string, account: string, password: string) =>
+  `jsonb_build_object('providerId', ${provider}, 'accountId', ${account},
+                      'hasPassword', ${password} IS NOT NULL)`;
+
+/** Migrating users with their projection, then the others with their reason (a UNION, no join). */
+const PLAN_ROWS = `
+  SELECT p.id, NULL::text AS reason, p.email AS source_email, p.email_lower AS email, p.name,
+         p.email_verified, p.image, p.user_metadata, p.app_metadata,
+         ${isoSql("p.created_at")} AS created_at, ${accountListSql("p", planAccount)} AS accounts
+  FROM planned p
+  UNION ALL
+  SELECT c.id, c.reason, c.email, NULL, NULL, NULL, NULL, NULL::jsonb, NULL::jsonb, NULL,
+         NULL::jsonb
+  FROM cls c WHERE c.reason IS NOT NULL`;
+
+/** The plan of a scope: every user with its decision and, for migrating users, its rows. */
+export async function planStatement(
+  context: ClassifyContext,
+  scope: SourceScope,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  return {
+    sql: `${ctes}
+      SELECT * FROM (${PLAN_ROWS}) plan ORDER BY id`,
+    params: params.values,
+  };
+}
+
+export interface DryRunRow {
+  readonly processed: number;
+  readonly to_migrate: number;
+  readonly already_ours: number;
+  readonly skipped: number;
+  readonly rejected: number;
+  readonly errors_recorded: number;
+  readonly last_id: string | null;
+  readonly failures: { id: string; email: string | null; reason: string }[];
+  readonly sample: Record<string, unknown>[];
+}
+
+/**
+ * A dry run of one scope: the same classification as the real write, recording validation
+ * failures under the dry-run migration, returning counts, every failure and a sample of the
+ * planned users. It writes no user, account, migrated_users or user_migration_status row.
+ */
+export async function dryRunStatement(
+  context: ClassifyContext & { migrationId: string },
+  scope: SourceScope,
+  sampleSize: number,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  const migrationId = params.add(context.migrationId, "text");
+  const messages = params.add(JSON.stringify(REASON_MESSAGES), "text");
+  const sample = params.add(sampleSize, "integer");
+  const sql = `${ctes},
+    ins_error AS (
+      INSERT INTO migration_errors (migration_id, user_id, email, error_code, error_message,
+                                    error_details)
+      SELECT ${migrationId}, c.id::text, c.email, c.reason, ${messages}::jsonb ->> c.reason,
+             jsonb_build_object('stage', 'validation', 'dry_run', true)
+      FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})
+      ON CONFLICT (migration_id, user_id, error_code) WHERE user_id IS NOT NULL DO NOTHING
+      RETURNING 1
+    ),
+    sampled AS (
+      SELECT * FROM (${PLAN_ROWS}) plan WHERE reason IS NULL ORDER BY id LIMIT ${sample}
+    )
+    SELECT
+      (SELECT count(*) FROM cls) AS processed,
+      (SELECT count(*) FROM planned) AS to_migrate,
+      (SELECT count(*) FROM cls WHERE reason = 'migrated_by_this_migration') AS already_ours,
+      (SELECT count(*) FROM cls WHERE reason IN (${skipList})) AS skipped,
+      (SELECT count(*) FROM cls WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
+        AS rejected,
+      (SELECT count(*) FROM ins_error) AS errors_recorded,
+      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id,
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'email', c.email,
+                                                    'reason', c.reason) ORDER BY c.id), '[]')
+         FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})) AS failures,
+      (SELECT coalesce(jsonb_agg(to_jsonb(sampled) ORDER BY sampled.id), '[]') FROM sampled)
+        AS sample`;
+  return { sql, params: params.values };
+}
+
+export interface PreflightRow {
+  readonly processed: number;
+  readonly to_migrate: number;
+  readonly skipped: number;
+  readonly by_reason: Record<string, number>;
+  readonly failures: { id: string; email: string | null; reason: string }[];
+}
+
+/** The pre-flight of one scope: classification only, nothing written anywhere. */
+export async function preflightStatement(
+  context: ClassifyContext,
+  scope: SourceScope,
+  maxFailures: number,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  const limit = params.add(maxFailures, "integer");
+  const sql = `${ctes}
+    SELECT
+      (SELECT count(*) FROM cls) AS processed,
+      (SELECT count(*) FROM planned) AS to_migrate,
+      (SELECT count(*) FROM cls WHERE reason IN (${skipList})) AS skipped,
+      (SELECT coalesce(jsonb_object_agg(reason, n), '{}')
+         FROM (SELECT reason, count(*) AS n FROM cls WHERE reason IS NOT NULL GROUP BY reason) r)
+        AS by_reason,
+      (SELECT coalesce(jsonb_agg(f ORDER BY f.id), '[]') FROM (
+         SELECT c.id, c.email, c.reason FROM cls c
+         WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})
+         ORDER BY c.id LIMIT ${limit}) f) AS failures`;
+  return { sql, params: params.values };
+}

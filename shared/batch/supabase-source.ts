@@ -1,0 +1,100 @@
+/**
+ * The default source: Supabase Auth's own tables (auth.users + auth.identities) in the same
+ * database as the Better Auth tables, as on a Supabase project where SUPABASE_DB_URL reaches
+ * both. The engine's statement reads the users directly: no row leaves the database.
+ */
+import type { SqlClient } from "../db/sql-client.ts";
+import {
+  type DuplicateEmail,
+  type DuplicateEmailContext,
+  duplicateEmailsParams,
+  duplicateEmailsSql,
+  type KeyRange,
+  scopeCondition,
+  type SourceAdapter,
+  type SourceRelation,
+  type SourceScope,
+} from "./source.ts";
+
+export const SUPABASE_AUTH_SOURCE = "supabase_auth";
+
+/**
+ * email and phone identities are how GoTrue records the credential login itself; they become
+ * the credential account, not accounts of their own.
+ */
+const NON_SOCIAL_PROVIDERS = "('email', 'phone')";
+
+export class SupabaseAuthSource implements SourceAdapter {
+  readonly name = SUPABASE_AUTH_SOURCE;
+  readonly inSupabaseAuth = true;
+
+  constructor(private readonly db: SqlClient) {}
+
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>("SELECT count(*) AS n FROM auth.users");
+    return rows[0]?.n ?? 0;
+  }
+
+  async keyBoundaries(batchSize: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM auth.users) numbered
+       WHERE n % $1 = 0 ORDER BY id`,
+      [batchSize],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async duplicateEmails(context: DuplicateEmailContext): Promise<DuplicateEmail[]> {
+    const { rows } = await this.db.query<DuplicateEmail>(
+      duplicateEmailsSql(
+        "SELECT id, email::text AS email, encrypted_password::text AS encrypted_password, " +
+          "created_at, deleted_at, banned_until FROM auth.users",
+      ),
+      duplicateEmailsParams(context),
+    );
+    return rows;
+  }
+
+  async idsAfter(after: string | null, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      after === null
+        ? "SELECT id FROM auth.users ORDER BY id LIMIT $1"
+        : "SELECT id FROM auth.users WHERE id > $2::uuid ORDER BY id LIMIT $1",
+      after === null ? [limit] : [limit, after],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async idsInRange(range: KeyRange): Promise<string[]> {
+    const condition = scopeCondition("id", { kind: "range", range }, 1);
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM auth.users WHERE ${condition.sql} ORDER BY id`,
+      condition.params,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  relation(scope: SourceScope, firstParam: number): Promise<SourceRelation> {
+    const condition = scopeCondition("u.id", scope, firstParam);
+    const sql = `
+      SELECT u.id, u.email::text AS email, u.encrypted_password::text AS encrypted_password,
+             u.email_confirmed_at, u.raw_user_meta_data, u.raw_app_meta_data, u.created_at,
+             u.deleted_at, u.banned_until,
+             coalesce((
+               SELECT jsonb_agg(jsonb_build_object(
+                        'provider', i.provider, 'provider_id', i.provider_id,
+                        'created_at', i.created_at)
+                      ORDER BY i.provider, i.provider_id)
+               FROM auth.identities i
+               WHERE i.user_id = u.id AND i.provider NOT IN ${NON_SOCIAL_PROVIDERS}
+             ), '[]'::jsonb) AS identities
+      FROM auth.users u
+      WHERE ${condition.sql}`;
+    return Promise.resolve({ sql, params: condition.params });
+  }
+
+  close(): Promise<void> {
+    // The database belongs to the caller.
+    return Promise.resolve();
+  }
+}

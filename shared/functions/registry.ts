@@ -1,0 +1,41 @@
+/**
+ * The four edge functions and how each one's Hono app is built from the app container. Used by
+ * the entrypoints (functions/<name>/index.ts), the local dev server's functions gateway, and the
+ * bundle script.
+ *
+ * Each function's module is imported only when that function is built, so an entrypoint
+ * evaluates its own function's code and not the other three.
+ */
+import type { Container } from "../di/container.ts";
+import type { FunctionApp } from "../http/app.ts";
+
+export const FUNCTION_NAMES = ["signup", "login", "coordinator", "migrate-batch"] as const;
+
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export function isFunctionName(value: string): value is FunctionName {
+  return (FUNCTION_NAMES as readonly string[]).includes(value);
+}
+
+type FunctionAppFactory = (container: Container) => Promise<FunctionApp>;
+
+const FACTORIES: Readonly<Record<FunctionName, () => Promise<FunctionAppFactory>>> = {
+  signup: async () => (await import("./signup/app.ts")).createSignupApp,
+  login: async () => (await import("./login/app.ts")).createLoginApp,
+  coordinator: async () => (await import("./coordinator/app.ts")).createCoordinatorApp,
+  "migrate-batch": async () => (await import("./migrate-batch/app.ts")).createMigrateBatchApp,
+};
+
+/** Builds the named function's app (basePath /<name>) on the given container. */
+export async function buildFunctionApp(
+  name: FunctionName,
+  container: Container,
+): Promise<FunctionApp> {
+  if (!isFunctionName(name)) {
+    throw new RangeError(
+      `unknown function "${String(name)}"; expected one of ${FUNCTION_NAMES.join(", ")}`,
+    );
+  }
+  const factory = await FACTORIES[name]();
+  return await factory(container);
+}

@@ -1,0 +1,196 @@
+/**
+ * The Hono app of one edge function. Supabase hands a function every request whose path starts
+ * with `/<name>` (the local dev server maps `/functions/v1/<name>/...` the same way), so the app
+ * has basePath `/<name>` and its routes are written relative to it.
+ *
+ * Every response, whatever produced it:
+ * - carries `x-request-id` (a valid incoming one is kept, else a new UUID; the request forwarded
+ *   to routes carries it too, so the EdgeFunctionMigrator sees the same id);
+ * - has CORS headers (preflight `OPTIONS` is answered 204 before any route runs);
+ * - is refused with 413 above `maxBodyBytes`;
+ * - on failure uses the one error shape `{ error: { code, message, details? } }`: 404 for an
+ *   unknown path, 405 (with Allow) for a known path and the wrong method, the mapped status for
+ *   HttpError / AppError / HTTPException, and for anything else 500 with a generic message and the
+ *   request id, never the stack or the error's own text (that is logged, redacted, and sent to
+ *   Sentry).
+ * Each request runs in its own Sentry isolation scope tagged with the function and request id.
+ *
+ *   const app = createFunctionApp("signup", { logger, maxBodyBytes: env.MAX_REQUEST_BYTES });
+ *   app.post("/", jsonBody(schema), (c) => ...);   // POST /signup
+ *   Deno.serve(app.fetch);
+ */
+import { Hono } from "hono";
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import type { Logger } from "../observability/logger.ts";
+import { captureException, withSentryRequest } from "../observability/sentry.ts";
+import { bodyLimitMiddleware } from "./body-limit.ts";
+import { corsMiddleware } from "./cors.ts";
+import { errorResponse, toHttpError } from "./errors.ts";
+import { REQUEST_ID_HEADER, requestIdFor, withRequestIdHeader } from "./request-id.ts";
+
+export interface FunctionVariables {
+  /** This request's id (also in the request's and the response's x-request-id). */
+  readonly requestId: string;
+  /** The function's logger with `request_id` bound. */
+  readonly logger: Logger;
+}
+
+export interface FunctionEnv {
+  Variables: FunctionVariables;
+}
+
+export type FunctionApp = Hono<FunctionEnv>;
+
+export interface FunctionAppOptions {
+  /** The process logger; records get `function` and `request_id`. */
+  readonly logger: Logger;
+  /** Larger request bodies get 413 (MAX_REQUEST_BYTES). */
+  readonly maxBodyBytes: number;
+  /** Allowed browser origins: "*" (default), one origin, or a list. */
+  readonly corsOrigins?: string | readonly string[];
+  /** More request headers browsers may send (e.g. ROUTING_KEY_HEADER). */
+  readonly corsHeaders?: readonly string[];
+  /** Reported by GET /<name>/health. */
+  readonly version?: string;
+  /** One info line per request with method, path, status and duration (default true). */
+  readonly accessLog?: boolean;
+}
+
+const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const MAX_PATH_IN_MESSAGE = 200;
+
+export function createFunctionApp(name: string, options: FunctionAppOptions): FunctionApp {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new RangeError(`function name must be a lower-case slug, got "${name}"`);
+  }
+  const logger = options.logger.child({ function: name });
+  // Middleware and handlers go on a root app so they also cover paths outside /<name>; the
+  // basePath app shares its router and copies its handlers.
+  const root = new Hono<FunctionEnv>();
+  root.use("*", requestContext(name, logger, options.accessLog ?? true));
+  root.use(
+    "*",
+    corsMiddleware({ origins: options.corsOrigins, extraHeaders: options.corsHeaders }),
+  );
+  root.use("*", bodyLimitMiddleware(options.maxBodyBytes));
+  root.notFound(notFoundOrMethodNotAllowed(root));
+  root.onError(errorHandler(logger));
+  const app = root.basePath(`/${name}`);
+  app.get("/health", (c) =>
+    c.json({
+      status: "ok",
+      function: name,
+      ...(options.version !== undefined && { version: options.version }),
+    }));
+  return app;
+}
+
+/** Request id, per-request logger, Sentry isolation scope and the access log line. */
+function requestContext(name: string, logger: Logger, accessLog: boolean): MiddlewareHandler<
+  FunctionEnv
+> {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = requestIdFor(c.req.raw);
+    c.req.raw = withRequestIdHeader(c.req.raw, requestId);
+    const log = logger.child({ request_id: requestId });
+    c.set("requestId", requestId);
+    c.set("logger", log);
+    await withSentryRequest(
+      {
+        function: name,
+        requestId,
+        method: c.req.method,
+        url: c.req.url,
+        headers: c.req.raw.headers,
+      },
+      async () => {
+        try {
+          await next();
+        } catch (thrown) {
+          // Hono hands only Error instances to onError; a thrown string or object lands here.
+          c.res = internalError(c, log, thrown);
+        }
+      },
+    );
+    c.header(REQUEST_ID_HEADER, requestId);
+    if (accessLog) {
+      const fields = {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      };
+      if (c.req.method === "OPTIONS") log.debug("preflight", fields);
+      else log.info("request", fields);
+    }
+  };
+}
+
+function errorHandler(fallbackLogger: Logger): ErrorHandler<FunctionEnv> {
+  return (error, c) => {
+    const known = toHttpError(error);
+    if (known && known.status < 500) return known.toResponse();
+    const log = c.get("logger") ?? fallbackLogger;
+    if (!known) return internalError(c, log, error);
+    log.error("request failed", {
+      error,
+      code: known.code,
+      method: c.req.method,
+      path: c.req.path,
+    });
+    captureException(error, { tags: { error_code: known.code } });
+    return errorResponse(
+      known.status,
+      known.code,
+      known.message,
+      { request_id: c.get("requestId") },
+      known.headers,
+    );
+  };
+}
+
+/** 500 with a generic message; the error itself goes (redacted) to the log and Sentry only. */
+function internalError(c: Context<FunctionEnv>, log: Logger, error: unknown): Response {
+  log.error("unhandled error", { error, method: c.req.method, path: c.req.path });
+  captureException(error, { tags: { error_code: "internal_error" } });
+  return errorResponse(500, "internal_error", "Internal server error", {
+    request_id: c.get("requestId"),
+  });
+}
+
+function notFoundOrMethodNotAllowed(app: Hono<FunctionEnv>): NotFoundHandler<FunctionEnv> {
+  return (c) => {
+    const path = c.req.path.length > MAX_PATH_IN_MESSAGE
+      ? `${c.req.path.slice(0, MAX_PATH_IN_MESSAGE)}…`
+      : c.req.path;
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      return errorResponse(
+        405,
+        "method_not_allowed",
+        `Method ${c.req.method} is not allowed for ${path}`,
+        { allowed },
+        { Allow: allowed.join(", ") },
+      );
+    }
+    return errorResponse(404, "not_found", `No route for ${c.req.method} ${path}`);
+  };
+}
+
+/** The methods with a route (not middleware, not a catch-all `all`) for this path. */
+function allowedMethods(app: Hono<FunctionEnv>, path: string): string[] {
+  const allowed: string[] = [];
+  for (const method of ROUTE_METHODS) {
+    const [matches] = app.router.match(method, path);
+    const routed = matches.some((match) => {
+      const route = (match[0] as unknown as [unknown, { method?: string }])[1];
+      return route?.method === method;
+    });
+    if (routed) allowed.push(method);
+  }
+  if (allowed.includes("GET")) allowed.splice(1, 0, "HEAD");
+  if (allowed.length > 0) allowed.push("OPTIONS");
+  return allowed;
+}

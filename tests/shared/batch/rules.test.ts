@@ -1,0 +1,60 @@
+/**
+ * The per-row rules exist twice — SQL predicates (set-based) and JavaScript (per-user original).
+ * These properties check that both accept exactly the same emails and password hashes.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { z } from "zod";
+import { freshPglite } from "../../helpers/db.ts";
+import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../../../shared/batch/rules.ts";
+
+const emailish = fc.oneof(
+  fc.emailAddress(),
+  fc.string({ unit: fc.constantFrom(..."aB9._%+-'@()[] é\u00e9\u0130".split("")), maxLength: 24 }),
+  fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), fc.string({ maxLength: 4 }))
+    .map(([a, b, c]) => `${a}@${b}.${c}`),
+);
+
+Deno.test("SQL email predicate and z.email() agree", async () => {
+  const db = await freshPglite();
+  try {
+    const schema = z.email();
+    await fc.assert(
+      fc.asyncProperty(fc.array(emailish, { minLength: 50, maxLength: 50 }), async (emails) => {
+        const { rows } = await db.query<{ ok: boolean }>(
+          "SELECT e ~ $2 AS ok FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i) ORDER BY i",
+          [emails, EMAIL_PATTERN],
+        );
+        emails.forEach((email, i) =>
+          assert.equal(rows[i]!.ok, schema.safeParse(email).success, JSON.stringify(email))
+        );
+      }),
+      { numRuns: 40 },
+    );
+  } finally {
+    await db.close();
+  }
+});
+
+Deno.test("SQL and JavaScript bcrypt patterns agree", async () => {
+  const db = await freshPglite();
+  try {
+    const js = new RegExp(PASSWORD_HASH_PATTERN);
+    const samples = [
+      "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH.",
+      "$2b$12$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH.",
+      "$2a$10$short",
+      "$argon2id$v=19$m=65536,t=3,p=4$abc$def",
+      "plain",
+      "",
+    ];
+    const { rows } = await db.query<{ ok: boolean }>(
+      "SELECT h ~ $2 AS ok FROM unnest($1::text[]) WITH ORDINALITY AS t(h, i) ORDER BY i",
+      [samples, PASSWORD_HASH_PATTERN],
+    );
+    assert.deepEqual(rows.map((r) => r.ok), samples.map((s) => js.test(s)));
+    assert.deepEqual(rows.map((r) => r.ok), [true, true, false, false, false, false]);
+  } finally {
+    await db.close();
+  }
+});
