@@ -73,6 +73,15 @@ export const envSchema = z.object({
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * The project's legacy HS256 JWT secret, to verify Supabase access tokens locally (names that
+   * start with SUPABASE_ are reserved for the platform). Without it: the JWKS, else Auth's /user.
+   */
+  PROJECT_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** A legacy user table's database for migrate-batch (instead of Supabase auth.users). */
+  OLD_DATABASE_URL: postgresUrl.optional(),
+  OPS_ADMIN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  OPS_ALERT_WEBHOOK_URL: z.url().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 }).superRefine((env, ctx) => {
   if (env.MIGRATION_MODE !== "supabase_only" && !env.BETTER_AUTH_SECRET) {

@@ -1,10 +1,20 @@
+import { createClient } from "@supabase/supabase-js";
+import { registerAuth } from "../auth/register.ts";
+import { AccessTokenVerifierToken } from "../auth/tokens.ts";
+import { registerBatch } from "../batch/register.ts";
 import type { AppConfig } from "../config/env.ts";
+import { registerCoordinator } from "../coordinator/register.ts";
 import { loadMigrationFiles, runMigrations } from "../db/migration-runner.ts";
 import { openPglite } from "../db/pglite-client.ts";
 import { openPostgres } from "../db/postgres-client.ts";
+import { registerDatabaseService } from "../db/register.ts";
 import type { SqlClient } from "../db/sql-client.ts";
+import { DatabaseServiceToken } from "../db/tokens.ts";
+import { registerMigrator } from "../migrator/register.ts";
+import { registerObservability } from "../observability/register.ts";
+import { registerOps } from "../ops/register.ts";
 import { Container } from "./container.ts";
-import { ConfigToken, SqlToken } from "./tokens.ts";
+import { ConfigToken, SqlToken, SupabaseAdminToken } from "./tokens.ts";
 
 /**
  * Opens the SQL database for tracking tables and flags. On the Supabase platform SUPABASE_DB_URL
@@ -22,14 +32,50 @@ export async function openTrackingDatabase(config: AppConfig): Promise<SqlClient
   return db;
 }
 
-/** Builds the container for one process. Tests pass `sql` to share an already-open database. */
+type EdgeRuntimeGlobal = { EdgeRuntime?: { waitUntil(work: Promise<unknown>): void } };
+
+/**
+ * Builds the container for one process: the one place that decides providers. Every
+ * registration is lazy, so a function only pays for the services it resolves.
+ * Tests and the dev server pass `sql` to share an already-open database.
+ */
 export function createAppContainer(config: AppConfig, shared: { sql?: SqlClient } = {}): Container {
   const container = new Container();
+  const { env } = config;
   container.value(ConfigToken, config);
   if (shared.sql) {
     container.value(SqlToken, shared.sql);
   } else {
     container.register(SqlToken, () => openTrackingDatabase(config), (db) => db.close());
   }
+
+  const { url: supabaseUrl, serviceKey } = config.supabase;
+  const hasSupabase = Boolean(supabaseUrl && serviceKey);
+  if (hasSupabase) {
+    container.register(SupabaseAdminToken, () =>
+      createClient(supabaseUrl!, serviceKey!, {
+        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      }));
+  }
+
+  registerObservability(container);
+  registerDatabaseService(container);
+  registerMigrator(container);
+  const edgeRuntime = (globalThis as EdgeRuntimeGlobal).EdgeRuntime;
+  registerAuth(container, {
+    supabaseJwtSecret: env.PROJECT_JWT_SECRET,
+    waitUntil: edgeRuntime ? (work) => edgeRuntime.waitUntil(work) : undefined,
+  });
+  registerCoordinator(container, {
+    database: DatabaseServiceToken,
+    supabase: hasSupabase ? SupabaseAdminToken : undefined,
+    accessTokens: AccessTokenVerifierToken,
+  });
+  registerBatch(container, {
+    sql: SqlToken,
+    supabase: hasSupabase ? SupabaseAdminToken : undefined,
+    legacy: env.OLD_DATABASE_URL ? { url: env.OLD_DATABASE_URL } : undefined,
+  });
+  registerOps(container);
   return container;
 }

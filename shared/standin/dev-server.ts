@@ -15,6 +15,7 @@ import { createAppContainer } from "../di/app-container.ts";
 import { redactString } from "../observability/redact.ts";
 import { type AuthApiOptions, createAuthApi } from "./auth/app.ts";
 import { formatBanner } from "./banner.ts";
+import { evaluationRequestTask } from "../ops/cron.ts";
 import { LocalCron, migrateBatchTask } from "./cron.ts";
 import {
   DEFAULT_CACHE_DIR,
@@ -117,6 +118,8 @@ export function devServerEnv(
     SUPABASE_URL: url,
     SUPABASE_ANON_KEY: keys.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    // Lets the functions verify stand-in access tokens locally, as PROJECT_JWT_SECRET does in prod.
+    PROJECT_JWT_SECRET: keys.jwtSecret,
     SUPABASE_PUBLISHABLE_KEYS: undefined,
     SUPABASE_SECRET_KEYS: undefined,
     SUPABASE_DB_URL: undefined,
@@ -271,7 +274,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       task: migrateBatchTask(url, keys.serviceRoleKey),
       log,
     });
+    // Rollout evaluation on the same schedule, as the pg_cron job does in production.
+    const rolloutCron = cronInterval === null ? null : new LocalCron({
+      name: "local cron → rollout evaluation",
+      intervalMs: cronInterval,
+      task: evaluationRequestTask(url, keys.serviceRoleKey),
+      log,
+    });
     cron?.start();
+    rolloutCron?.start();
 
     const seeded = seedReport.seeded.map((s) => s.name);
     const banner = formatBanner({
@@ -318,6 +329,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       close() {
         closing ??= (async () => {
           await cron?.stop();
+          await rolloutCron?.stop();
           await server.shutdown();
           await appContainer.dispose();
           await db.close();

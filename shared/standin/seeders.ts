@@ -6,6 +6,7 @@
  *   export const DEFAULT_SEEDERS = [legacyUsersSeeder, agentsAndTasksSeeder];
  */
 import type { Seeder } from "./seed.ts";
+import { coordinatorDemoSeeder } from "../coordinator/seed.ts";
 import { legacyUsersSeeder } from "./seed-legacy-users.ts";
 
-export const DEFAULT_SEEDERS: readonly Seeder[] = [legacyUsersSeeder];
+export const DEFAULT_SEEDERS: readonly Seeder[] = [legacyUsersSeeder, coordinatorDemoSeeder];

@@ -1,17 +1,31 @@
 /**
- * The `coordinator` function: agent task coordination (TrustStream) on the repository layer.
- *
- * Seam for the engineer building it: keep the signature, replace mountNotImplemented with the
- * function's routes (the EdgeFunctionMigrator over the original and abstracted handlers, mounted
- * on `app`, whose basePath is /coordinator). /coordinator/health, request ids, CORS, the size limit and the error
- * shape come with createBaseFunctionApp.
+ * The `coordinator` function (TrustStream's agent coordinator) as an EdgeFunctionMigrator over
+ * the original (supabase-js directly) and the abstracted (CoordinationService on repositories)
+ * implementations. Every route needs a user access token from either auth path.
  */
+import { buildCoordinatorHandlers } from "../../coordinator/register.ts";
+import { coordinatorMigratorPolicy } from "../../coordinator/policy.ts";
 import type { Container } from "../../di/container.ts";
+import { ConfigToken } from "../../di/tokens.ts";
 import type { FunctionApp } from "../../http/app.ts";
+import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
-import { mountNotImplemented } from "../placeholder.ts";
 
 export async function createCoordinatorApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("coordinator", container);
-  return mountNotImplemented(app, "coordinator");
+  const { env } = await container.get(ConfigToken);
+  const { abstracted, original } = await buildCoordinatorHandlers(container, {
+    maxBodyBytes: env.MAX_REQUEST_BYTES,
+  });
+  const runtime = await container.get(MigrationRuntimeToken);
+  // Without a Supabase project (no SUPABASE_URL/service key) there is no original to route to:
+  // the abstracted implementation then serves both sides.
+  const migrator = runtime.migrator({
+    policy: coordinatorMigratorPolicy,
+    abstracted,
+    original: original ?? abstracted,
+  });
+  app.all("/", (c) => migrator.fetch(c.req.raw));
+  app.all("/*", (c) => migrator.fetch(c.req.raw));
+  return app;
 }

@@ -1,17 +1,31 @@
 /**
- * The `signup` function: dual-write sign-up (Supabase Auth and Better Auth, same user id).
- *
- * Seam for the engineer building it: keep the signature, replace mountNotImplemented with the
- * function's routes (the EdgeFunctionMigrator over the original and abstracted handlers, mounted
- * on `app`, whose basePath is /signup). /signup/health, request ids, CORS, the size limit and the error
- * shape come with createBaseFunctionApp.
+ * The `signup` function: dual-write sign-up (Supabase Auth and Better Auth, same user id), as an
+ * EdgeFunctionMigrator over the original (supabase-js auth.signUp) and the abstracted
+ * (DualWriteAuthService) handlers. `POST /signup/reconcile` (service key) repairs one-sided
+ * dual writes; migrate-batch runs the same step on every cron tick.
  */
+import { SIGNUP_POLICY } from "../../auth/policies.ts";
+import { signupHandlers } from "../../auth/handlers.ts";
+import { AuthHandlerServicesToken, ReconcileToken } from "../../auth/tokens.ts";
 import type { Container } from "../../di/container.ts";
 import type { FunctionApp } from "../../http/app.ts";
+import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
-import { mountNotImplemented } from "../placeholder.ts";
+import { requireServiceKey } from "../service-auth.ts";
 
 export async function createSignupApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("signup", container);
-  return mountNotImplemented(app, "signup");
+  const runtime = await container.get(MigrationRuntimeToken);
+  const migrator = runtime.migrator({
+    policy: SIGNUP_POLICY,
+    ...signupHandlers(await container.get(AuthHandlerServicesToken)),
+  });
+  const reconcile = await container.get(ReconcileToken);
+  app.post(
+    "/reconcile",
+    await requireServiceKey(container),
+    async (c) => c.json(await reconcile()),
+  );
+  app.post("/", (c) => migrator.fetch(c.req.raw));
+  return app;
 }
