@@ -9,23 +9,31 @@ import type { Container } from "../../di/container.ts";
 import { ConfigToken } from "../../di/tokens.ts";
 import type { FunctionApp } from "../../http/app.ts";
 import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
+import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
+import { lazyHandler } from "../lazy-handler.ts";
 
 export async function createCoordinatorApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("coordinator", container);
-  const { env } = await container.get(ConfigToken);
-  const { abstracted, original } = await buildCoordinatorHandlers(container, {
-    maxBodyBytes: env.MAX_REQUEST_BYTES,
+  const handle = lazyHandler(async () => {
+    const { env } = await container.get(ConfigToken);
+    const { abstracted, original } = await buildCoordinatorHandlers(container, {
+      maxBodyBytes: env.MAX_REQUEST_BYTES,
+    });
+    const runtime = await container.get(MigrationRuntimeToken);
+    // Without a Supabase project (no SUPABASE_URL/service key) there is no original to route
+    // to: the abstracted implementation then serves both sides.
+    return runtime.migrator({
+      policy: coordinatorMigratorPolicy,
+      abstracted,
+      original: original ?? abstracted,
+    }).fetch;
+  }, {
+    logger: await container.get(LoggerToken),
+    unavailableCode: "unavailable",
+    what: "coordinator",
   });
-  const runtime = await container.get(MigrationRuntimeToken);
-  // Without a Supabase project (no SUPABASE_URL/service key) there is no original to route to:
-  // the abstracted implementation then serves both sides.
-  const migrator = runtime.migrator({
-    policy: coordinatorMigratorPolicy,
-    abstracted,
-    original: original ?? abstracted,
-  });
-  app.all("/", (c) => migrator.fetch(c.req.raw));
-  app.all("/*", (c) => migrator.fetch(c.req.raw));
+  app.all("/", (c) => handle(c.req.raw));
+  app.all("/*", (c) => handle(c.req.raw));
   return app;
 }

@@ -9,15 +9,23 @@ import { AuthHandlerServicesToken } from "../../auth/tokens.ts";
 import type { Container } from "../../di/container.ts";
 import type { FunctionApp } from "../../http/app.ts";
 import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
+import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
+import { lazyHandler } from "../lazy-handler.ts";
 
 export async function createLoginApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("login", container);
-  const runtime = await container.get(MigrationRuntimeToken);
-  const migrator = runtime.migrator({
-    policy: LOGIN_POLICY,
-    ...loginHandlers(await container.get(AuthHandlerServicesToken)),
+  const handle = lazyHandler(async () => {
+    const runtime = await container.get(MigrationRuntimeToken);
+    return runtime.migrator({
+      policy: LOGIN_POLICY,
+      ...loginHandlers(await container.get(AuthHandlerServicesToken)),
+    }).fetch;
+  }, {
+    logger: await container.get(LoggerToken),
+    unavailableCode: "auth_unavailable",
+    what: "login",
   });
-  app.post("/", (c) => migrator.fetch(c.req.raw));
+  app.post("/", (c) => handle(c.req.raw));
   return app;
 }

@@ -5,6 +5,7 @@
  * dashboard under /migrate-batch/dashboard. Every successful run also reconciles one-sided
  * dual-write signups, so divergences are repaired on the same schedule.
  */
+import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
@@ -16,39 +17,52 @@ import { LoggerToken } from "../../observability/tokens.ts";
 import { createOpsApp } from "../../ops/app.ts";
 import { OpsServicesToken } from "../../ops/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
+import { lazyHandler } from "../lazy-handler.ts";
+
+const NAME = "migrate-batch";
 
 export async function createMigrateBatchApp(container: Container): Promise<FunctionApp> {
-  const app = await createBaseFunctionApp("migrate-batch", container);
+  const app = await createBaseFunctionApp(NAME, container);
   const config = await container.get(ConfigToken);
   const logger = await container.get(LoggerToken);
-  const { abstracted, original } = await buildBatchHandlers(container, {
-    maxBodyBytes: config.env.MAX_REQUEST_BYTES,
-  });
-  const runtime = await container.get(MigrationRuntimeToken);
-  const migrator = runtime.migrator({
-    policy: MIGRATE_BATCH_POLICY,
-    abstracted,
-    original: original ?? abstracted,
-  });
 
-  app.route("/", createOpsApp(await container.get(OpsServicesToken)));
+  const ops = lazyHandler(async () => {
+    const opsApp = new Hono().basePath(`/${NAME}`);
+    opsApp.route("/", createOpsApp(await container.get(OpsServicesToken)));
+    return async (request) => await opsApp.fetch(request);
+  }, { logger, unavailableCode: "unavailable", what: "operations" });
+  app.all("/admin/*", (c) => ops(c.req.raw));
+  app.all("/dashboard", (c) => ops(c.req.raw));
+  app.all("/dashboard/*", (c) => ops(c.req.raw));
 
-  const reconcileAfterRun = config.env.MIGRATION_MODE === "supabase_only"
-    ? null
-    : await container.get(ReconcileToken);
-  app.post("/", async (c) => {
-    const response = await migrator.fetch(c.req.raw);
-    if (response.ok && reconcileAfterRun) {
-      // Off the response path: a divergence repair must never delay or fail a batch run.
-      runtime.background.track(
-        reconcileAfterRun().then(
-          (report) => logger.info("dual-write reconciliation", { report }),
-          (error) => logger.warn("dual-write reconciliation failed", { error: String(error) }),
-        ),
-      );
-    }
-    return response;
-  });
-  app.all("/*", (c) => migrator.fetch(c.req.raw));
+  const batch = lazyHandler(async () => {
+    const { abstracted, original } = await buildBatchHandlers(container, {
+      maxBodyBytes: config.env.MAX_REQUEST_BYTES,
+    });
+    const runtime = await container.get(MigrationRuntimeToken);
+    const migrator = runtime.migrator({
+      policy: MIGRATE_BATCH_POLICY,
+      abstracted,
+      original: original ?? abstracted,
+    });
+    const reconcileAfterRun = config.env.MIGRATION_MODE !== "supabase_only";
+    return async (request) => {
+      const isRun = request.method === "POST" &&
+        new URL(request.url).pathname.replace(/\/$/, "") === `/${NAME}`;
+      const response = await migrator.fetch(request);
+      if (isRun && response.ok && reconcileAfterRun) {
+        // Off the response path: a divergence repair must never delay or fail a batch run.
+        runtime.background.track(
+          container.get(ReconcileToken).then((reconcile) => reconcile()).then(
+            (report) => logger.info("dual-write reconciliation", { report }),
+            (error) => logger.warn("dual-write reconciliation failed", { error: String(error) }),
+          ),
+        );
+      }
+      return response;
+    };
+  }, { logger, unavailableCode: "unavailable", what: "migrate-batch" });
+  app.all("/", (c) => batch(c.req.raw));
+  app.all("/*", (c) => batch(c.req.raw));
   return app;
 }

@@ -10,22 +10,29 @@ import { AuthHandlerServicesToken, ReconcileToken } from "../../auth/tokens.ts";
 import type { Container } from "../../di/container.ts";
 import type { FunctionApp } from "../../http/app.ts";
 import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
+import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
+import { lazyHandler } from "../lazy-handler.ts";
 import { requireServiceKey } from "../service-auth.ts";
 
 export async function createSignupApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("signup", container);
-  const runtime = await container.get(MigrationRuntimeToken);
-  const migrator = runtime.migrator({
-    policy: SIGNUP_POLICY,
-    ...signupHandlers(await container.get(AuthHandlerServicesToken)),
+  const handle = lazyHandler(async () => {
+    const runtime = await container.get(MigrationRuntimeToken);
+    return runtime.migrator({
+      policy: SIGNUP_POLICY,
+      ...signupHandlers(await container.get(AuthHandlerServicesToken)),
+    }).fetch;
+  }, {
+    logger: await container.get(LoggerToken),
+    unavailableCode: "auth_unavailable",
+    what: "signup",
   });
-  const reconcile = await container.get(ReconcileToken);
   app.post(
     "/reconcile",
     await requireServiceKey(container),
-    async (c) => c.json(await reconcile()),
+    async (c) => c.json(await (await container.get(ReconcileToken))()),
   );
-  app.post("/", (c) => migrator.fetch(c.req.raw));
+  app.post("/", (c) => handle(c.req.raw));
   return app;
 }
