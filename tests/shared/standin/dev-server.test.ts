@@ -112,7 +112,10 @@ Deno.test("a persisted data directory is seeded once and reopened; the stand-in 
     };
     const first = await startDevServer(options);
     try {
-      assert.deepEqual(first.seedReport.seeded.map((s) => s.name), ["legacy_supabase_users"]);
+      assert.deepEqual(first.seedReport.seeded.map((s) => s.name), [
+        "legacy_supabase_users",
+        "coordinator-demo",
+      ]);
       assert.equal(first.cron, null);
       const config = await first.container.get(ConfigToken);
       assert.equal(
@@ -128,7 +131,7 @@ Deno.test("a persisted data directory is seeded once and reopened; the stand-in 
     const second = await startDevServer(options);
     try {
       assert.equal(second.databaseOrigin, "existing");
-      assert.deepEqual(second.seedReport.skipped, ["legacy_supabase_users"]);
+      assert.deepEqual(second.seedReport.skipped, ["legacy_supabase_users", "coordinator-demo"]);
       const { rows } = await second.sql.query<{ n: number }>(
         "SELECT count(*) AS n FROM auth.users",
       );

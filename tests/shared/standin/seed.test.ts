@@ -11,12 +11,15 @@ Deno.test("seeders run once per database, atomically with their record", async (
   const { db } = await openStandinDatabase({ dataDir: null });
   try {
     const first = await runSeeders(db, DEFAULT_SEEDERS, { userCount: 12 });
-    assert.deepEqual(first.seeded.map((s) => s.name), ["legacy_supabase_users"]);
+    assert.deepEqual(first.seeded.map((s) => s.name), [
+      "legacy_supabase_users",
+      "coordinator-demo",
+    ]);
     assert.equal((first.seeded[0]!.summary as { users: number }).users, 12);
     assert.equal(await countUsers(db), 12);
 
     const second = await runSeeders(db, DEFAULT_SEEDERS, { userCount: 12 });
-    assert.deepEqual(second.skipped, ["legacy_supabase_users"]);
+    assert.deepEqual(second.skipped, ["legacy_supabase_users", "coordinator-demo"]);
     assert.equal(await countUsers(db), 12, "nothing seeded twice");
 
     const failing: Seeder = {
