@@ -337,12 +337,16 @@ export class DualWriteAuthService implements IAuthService {
     const answering = results.has(route.primary) ? route.primary : OTHER[route.primary];
     let answer = results.get(answering)!;
     await this.#bookkeep(route, () => this.deps.status.markPresent(id, email, present), id);
-    if (present.length === 2) {
+    // migrated_users says how a user reached Better Auth: here, even when the Supabase side is
+    // still missing (reconciliation copies toward Supabase and records nothing for Better Auth).
+    if (present.includes("better_auth")) {
       await this.#bookkeep(
         route,
         () => this.deps.status.recordMigrated(id, email, "dual_write"),
         id,
       );
+    }
+    if (present.length === 2) {
       if (this.settings.validation) await this.#validate(route, id, email, results);
     } else {
       const missing = OTHER[present[0]!];

@@ -25,6 +25,23 @@ const password = z.string({ error: "Password must be a string" })
   .min(1, "Password is required")
   .max(MAX_PASSWORD_CHARS, "Password is too long");
 
+/**
+ * PostgreSQL's jsonb (auth.users.raw_user_meta_data, Better Auth's "userMetadata") cannot store
+ * U+0000 or a lone UTF-16 surrogate: such metadata would fail inside both backends and look like
+ * an outage (503). Returns the dotted path of the first offending key or string, else null.
+ */
+function unstorableTextPath(value: unknown, path: string[] = []): string[] | null {
+  const unstorable = (text: string) => text.includes("\u0000") || !text.isWellFormed();
+  if (typeof value === "string") return unstorable(value) ? path : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (unstorable(key)) return [...path, key];
+    const found = unstorableTextPath(child, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}
+
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== "object") return 0;
   const children = Array.isArray(value) ? value : Object.values(value);
@@ -43,6 +60,15 @@ const metadata = z.record(z.string(), z.unknown(), { error: "Metadata must be a 
         code: "custom",
         message: `Metadata must nest at most ${MAX_METADATA_DEPTH} levels`,
       });
+    } else {
+      const unstorable = unstorableTextPath(value);
+      if (unstorable) {
+        ctx.addIssue({
+          code: "custom",
+          path: unstorable,
+          message: "Metadata must not contain NUL characters or unpaired surrogates",
+        });
+      }
     }
   });
 
@@ -56,13 +82,24 @@ const signUpBody = z.object({
 
 const signInBody = z.object({ email, password });
 
-function issuesOf(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.length > 0 ? issue.path.join(".") : "body",
-    message: issue.code === "invalid_type" && issue.input === undefined
-      ? `${String(issue.path[0] ?? "body")} is required`
-      : issue.message,
-  }));
+/**
+ * One issue per field (zod can report a wrong type and a failed check on the same value). zod v4
+ * does not put the input on issues, so "required" is decided by whether the body has the key: a
+ * field sent with the wrong type keeps its own message ("Email must be a string").
+ */
+function issuesOf(error: z.ZodError, body: object): FieldIssue[] {
+  const seen = new Set<string>();
+  const issues: FieldIssue[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.length > 0 ? issue.path.join(".") : "body";
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const field = issue.path[0];
+    const missing = issue.code === "invalid_type" && field !== undefined &&
+      (!Object.hasOwn(body, field) || (body as Record<PropertyKey, unknown>)[field] === undefined);
+    issues.push({ path, message: missing ? `${String(field)} is required` : issue.message });
+  }
+  return issues;
 }
 
 function requireObject(body: unknown): AuthError | null {
@@ -75,7 +112,7 @@ export function parseSignUpInput(body: unknown): Result<SignUpInput, AuthError> 
   const notObject = requireObject(body);
   if (notObject) return err(notObject);
   const parsed = signUpBody.safeParse(body);
-  if (!parsed.success) return err(validationFailed(issuesOf(parsed.error)));
+  if (!parsed.success) return err(validationFailed(issuesOf(parsed.error, body as object)));
   const { metadata: given, data } = parsed.data;
   if (given && data) {
     return err(validationFailed([{ path: "data", message: "Send either metadata or data" }]));
@@ -91,6 +128,6 @@ export function parseSignInInput(body: unknown): Result<SignInInput, AuthError> 
   const notObject = requireObject(body);
   if (notObject) return err(notObject);
   const parsed = signInBody.safeParse(body);
-  if (!parsed.success) return err(validationFailed(issuesOf(parsed.error)));
+  if (!parsed.success) return err(validationFailed(issuesOf(parsed.error, body as object)));
   return ok(parsed.data);
 }
