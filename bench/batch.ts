@@ -135,7 +135,7 @@ async function measure(
 
   // CPU of one 5,000-user batch in this process.
   const engine = new BatchMigrationEngine({ db, source, options: { batchSize: BATCH } });
-  await engine.run({ migration_id: "bench-cpu", budget_ms: 0 }); // plans the leases
+  await engine.run({ migration_id: "bench-cpu", max_batches: 0 }); // plans the leases
   const cpuBefore = process.cpuUsage();
   const one = await engine.run({ migration_id: "bench-cpu", max_batches: 1 });
   const cpu = process.cpuUsage(cpuBefore);
@@ -167,7 +167,7 @@ async function measure(
     try {
       for (const attempt of [1, 2]) {
         await resetTarget(db);
-        await engine.run({ migration_id: `bench-workers-${attempt}`, budget_ms: 0 });
+        await engine.run({ migration_id: `bench-workers-${attempt}`, max_batches: 0 });
         started = performance.now();
         const results = await Promise.all(pools.map(async (pool) => {
           const worker = new BatchMigrationEngine({

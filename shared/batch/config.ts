@@ -55,8 +55,12 @@ export const runInputSchema = z.object({
   migration_id: migrationIdSchema.optional(),
   batch_size: batchSizeSchema.optional(),
   dry_run: z.boolean().optional(),
-  max_batches: z.number().int().min(1).max(1_000_000).optional(),
-  /** Overrides the engine's wall-clock budget for this call (never above the engine's). */
+  /** 0 creates (or looks up) the migration and reports on it without taking a batch. */
+  max_batches: z.number().int().min(0).max(1_000_000).optional(),
+  /**
+   * Overrides the engine's wall-clock budget for this call (never above the engine's). A run
+   * always takes at least one batch, so a budget smaller than a batch still makes progress.
+   */
   budget_ms: z.number().int().min(0).max(3_600_000).optional(),
 }).strict();
 export type RunInput = z.input<typeof runInputSchema>;

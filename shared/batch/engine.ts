@@ -199,8 +199,9 @@ export class BatchMigrationEngine {
           stop = "stopped";
           break;
         }
-        // Stop while the next batch (with margin) still fits in the budget.
-        if (this.#clock() - started + averageBatchMs * 1.5 >= budget) {
+        // Stop while the next batch (with margin) still fits in the budget; but always take one
+        // batch, so a budget smaller than a batch still makes progress.
+        if (leases.length > 0 && this.#clock() - started + averageBatchMs * 1.5 >= budget) {
           stop = "budget";
           break;
         }
@@ -437,12 +438,14 @@ export class BatchMigrationEngine {
 
   /**
    * Without an id, a call continues the source's unfinished migration. A finished real
-   * migration is reported as done (cron keeps firing after the end; it must not start over);
-   * a new dry run starts after a finished one, as the data may have changed.
+   * migration is reported as done, and a rolled-back one as rolled back: cron keeps firing after
+   * the end or an operator's rollback, and must neither start over nor undo the rollback (a new
+   * migration takes an explicit new migration_id). A new dry run starts after a finished one, as
+   * the data may have changed.
    */
   #continuable(migration: MigrationRow, dryRun: boolean): boolean {
     if (["pending", "running", "failed"].includes(migration.status)) return true;
-    return !dryRun && migration.status === "completed";
+    return !dryRun && ["completed", "rolled_back"].includes(migration.status);
   }
 
   #checkCompatible(migration: MigrationRow, dryRun: boolean | undefined): MigrationRow {

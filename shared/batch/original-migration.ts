@@ -70,7 +70,7 @@ export class OriginalBatchMigration {
         passwordHashPattern: PASSWORD_HASH_PATTERN,
       }),
     };
-    const result = migration.status === "completed"
+    const result = migration.status === "completed" || migration.status === "rolled_back"
       ? {
         processed: 0,
         migrated: 0,
@@ -84,6 +84,7 @@ export class OriginalBatchMigration {
         perPage: input.batch_size ?? migration.batch_size,
         maxPages: input.max_batches,
         deadline: started + budget,
+        startPage: nextPageOf(migration),
         signal: control.signal,
         inSupabaseAuth: this.deps.source.inSupabaseAuth,
         dryRun: migration.dry_run,
@@ -112,7 +113,11 @@ export class OriginalBatchMigration {
       batches: result.pages,
       leases: [],
       elapsed_ms: Math.round(performance.now() - started),
-      stopped_because: final.status === "completed" ? "done" : "budget",
+      stopped_because: final.status === "completed"
+        ? "done"
+        : final.status === "rolled_back"
+        ? "rolled_back"
+        : "budget",
       totals: {
         total: final.total_count,
         processed: final.processed_count,
@@ -169,7 +174,8 @@ export class OriginalBatchMigration {
     } else {
       const latest = await latestMigration(this.deps.db, this.sourceName, dryRun);
       if (latest && ["pending", "running"].includes(latest.status)) return latest;
-      if (latest && !dryRun && latest.status === "completed") return latest;
+      // As the engine: cron must neither restart a finished migration nor undo a rollback.
+      if (latest && !dryRun && ["completed", "rolled_back"].includes(latest.status)) return latest;
     }
     const newId = id ??
       `${dryRun ? "dry" : "per_user"}_${Date.now().toString(36)}_${
@@ -193,4 +199,10 @@ export class OriginalBatchMigration {
     if (!created) throw new AppError("conflict", `migration ${newId} could not be created`);
     return created;
   }
+}
+
+/** The listing page an earlier invocation stopped before (config.next_page), else the first. */
+function nextPageOf(migration: MigrationRow): number {
+  const page = (migration.config as { next_page?: unknown }).next_page;
+  return typeof page === "number" && Number.isInteger(page) && page > 0 ? page : 1;
 }

@@ -70,6 +70,7 @@ interface UserLookups {
   readonly hash: string | null;
   readonly tracking: { migration_id: string | null; migrated_via: string } | null;
   readonly targetHasId: boolean;
+  readonly signupInFlight: boolean;
   readonly emailOwnedByOther: boolean;
   readonly identityOwnedByOther: boolean;
 }
@@ -86,6 +87,10 @@ async function lookUp(db: SqlClient, user: User): Promise<UserLookups> {
   );
   const target = await db.query<{ n: number }>(
     `SELECT count(*) AS n FROM "user" WHERE id = $1::uuid`,
+    [user.id],
+  );
+  const claim = await db.query<{ n: number }>(
+    `SELECT count(*) AS n FROM auth_signup_claims WHERE user_id = $1::uuid AND expires_at > now()`,
     [user.id],
   );
   const email = (user.email ?? "").toLowerCase();
@@ -106,6 +111,7 @@ async function lookUp(db: SqlClient, user: User): Promise<UserLookups> {
     hash: hash.rows[0]?.encrypted_password ?? null,
     tracking: tracking.rows[0] ?? null,
     targetHasId: (target.rows[0]?.n ?? 0) > 0,
+    signupInFlight: Number(claim.rows[0]?.n ?? 0) > 0,
     emailOwnedByOther: (owner.rows[0]?.n ?? 0) > 0,
     identityOwnedByOther,
   };
@@ -129,6 +135,7 @@ function reasonFor(
       : "already_migrated";
   }
   if (lookups.targetHasId) return "already_in_target";
+  if (lookups.signupInFlight) return "signup_in_flight";
   const email = user.email ?? "";
   if (email === "") return "missing_email";
   if (!user.created_at) return "missing_created_at";
@@ -310,19 +317,22 @@ async function writeUser(
   });
 }
 
+/** Records a rejected user once per migration; false when it was already recorded. */
 async function recordRejection(
   db: SqlClient,
   context: OriginalContext & { migrationId: string },
   user: User,
   reason: RejectReason,
-): Promise<void> {
-  await db.query(
+): Promise<boolean> {
+  const { rows } = await db.query(
     `INSERT INTO migration_errors (migration_id, user_id, email, error_code, error_message,
                                   error_details)
      VALUES ($1, $2, $3, $4, $5, '{"stage": "validation"}'::jsonb)
-     ON CONFLICT (migration_id, user_id, error_code) WHERE user_id IS NOT NULL DO NOTHING`,
+     ON CONFLICT (migration_id, user_id, error_code) WHERE user_id IS NOT NULL DO NOTHING
+     RETURNING 1`,
     [context.migrationId, user.id, user.email || null, reason, REASON_MESSAGES[reason]],
   );
+  return rows.length > 0;
 }
 
 export interface OriginalRunResult extends BatchCounts {
@@ -331,6 +341,8 @@ export interface OriginalRunResult extends BatchCounts {
   readonly reachedEnd: boolean;
   /** Dry run: every rejected user (the original writes nothing then). */
   readonly failures: { id: string; email: string | null; reason: string }[];
+  /** Where a later invocation continues the listing. */
+  readonly nextPage?: number;
 }
 
 export interface OriginalRunOptions {
@@ -344,6 +356,8 @@ export interface OriginalRunOptions {
   readonly dryRun?: boolean;
   /** Stops before the next page once aborted. */
   readonly signal?: AbortSignal;
+  /** The listing page to start from (resuming an earlier invocation); default 1. */
+  readonly startPage?: number;
 }
 
 /**
@@ -361,9 +375,11 @@ export async function runOriginal(
   const failures: OriginalRunResult["failures"] = [];
   let pages = 0;
   let reachedEnd = false;
-  for (let page = 1;; page++) {
+  let page = options.startPage ?? 1;
+  for (;; page++) {
     if (options.maxPages !== undefined && pages >= options.maxPages) break;
-    if (options.deadline !== undefined && performance.now() >= options.deadline) break;
+    // At least one page per invocation: a budget smaller than one page must still make progress.
+    if (pages > 0 && options.deadline !== undefined && performance.now() >= options.deadline) break;
     if (options.signal?.aborted) break;
     const { data, error } = await context.admin.listUsers({ page, perPage });
     if (error) {
@@ -377,30 +393,38 @@ export async function runOriginal(
     }
     pages++;
     const before = counts;
+    let pageCut = false;
     for (const user of data.users) {
-      if (options.maxUsers !== undefined && counts.processed >= options.maxUsers) break;
+      if (options.maxUsers !== undefined && counts.processed >= options.maxUsers) {
+        pageCut = true;
+        break;
+      }
       const rows = planUser(user, await lookUp(context.db, user), context, duplicates);
+      // A resumed or overlapping listing meets users this migration already handled (pages
+      // shift as users sign up): they are not counted twice.
       if (rows.plan.action === "migrate") {
         if (!options.dryRun) {
           await writeUser(context.db, context, rows, options.inSupabaseAuth ?? true);
         }
         counts = { ...counts, migrated: counts.migrated + 1 };
       } else if (rows.plan.action === "skip") {
-        counts = rows.plan.reason === "migrated_by_this_migration"
-          ? { ...counts, migrated: counts.migrated + 1 }
-          : { ...counts, skipped: counts.skipped + 1 };
+        if (rows.plan.reason === "migrated_by_this_migration") continue;
+        counts = { ...counts, skipped: counts.skipped + 1 };
       } else {
         const reason = rows.plan.reason as RejectReason;
         if (options.dryRun) failures.push({ id: user.id, email: user.email || null, reason });
-        else await recordRejection(context.db, context, user, reason);
+        else if (!await recordRejection(context.db, context, user, reason)) continue;
         counts = { ...counts, errors: counts.errors + 1 };
       }
       counts = { ...counts, processed: counts.processed + 1 };
     }
+    // The cursor is the next listing page, kept in the migration's config: the per-user original
+    // pages with page/perPage as the guide does, so it has no source id to resume from.
     await context.db.query(
       `UPDATE migration_states SET processed_count = processed_count + $2,
          migrated_count = migrated_count + $3, skipped_count = skipped_count + $4,
-         error_count = error_count + $5, updated_at = now()
+         error_count = error_count + $5, updated_at = now(),
+         config = jsonb_set(config, '{next_page}', to_jsonb($6::int))
        WHERE id = $1`,
       [
         context.migrationId,
@@ -408,6 +432,7 @@ export async function runOriginal(
         counts.migrated - before.migrated,
         counts.skipped - before.skipped,
         counts.errors - before.errors,
+        pageCut ? page : page + 1,
       ],
     );
     if (options.maxUsers !== undefined && counts.processed >= options.maxUsers) break;
@@ -416,5 +441,5 @@ export async function runOriginal(
       break;
     }
   }
-  return { ...counts, pages, reachedEnd, failures };
+  return { ...counts, pages, reachedEnd, failures, nextPage: page };
 }

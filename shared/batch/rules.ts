@@ -16,6 +16,7 @@ export const SKIP_REASONS = [
   "migrated_by_this_migration",
   "already_migrated",
   "already_in_target",
+  "signup_in_flight",
 ] as const;
 
 /** Validation failures: recorded in migration_errors and skipped. Order = evaluation order. */
@@ -45,6 +46,8 @@ export const REASON_MESSAGES: Readonly<Record<SkipReason | RejectReason, string>
   migrated_by_this_migration: "already migrated by this migration",
   already_migrated: "already migrated (migrated_users has this user)",
   already_in_target: "a Better Auth user with this id already exists",
+  signup_in_flight:
+    "a dual-write signup of this user is in progress (it writes Better Auth itself)",
   missing_email: "required field email is missing",
   missing_created_at: "required field created_at is missing",
   invalid_email: "email is not a valid address",

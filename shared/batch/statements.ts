@@ -105,6 +105,11 @@ export async function classificationCtes(
     migrated_by_this_migration: "s.tracked = 'ours'",
     already_migrated: "s.tracked IS NOT NULL",
     already_in_target: `EXISTS (SELECT 1 FROM "user" t WHERE t.id = s.id)`,
+    // A dual-write signup holds this claim from before its Supabase write until both writes are
+    // done: copying the user now would race its own Better Auth write (and a rollback of this
+    // migration would then delete a native signup). The signup, or reconciliation, finishes it.
+    signup_in_flight: `EXISTS (SELECT 1 FROM auth_signup_claims sc
+                               WHERE sc.user_id = s.id AND sc.expires_at > now())`,
     missing_email: "s.email IS NULL OR s.email = ''",
     missing_created_at: "s.created_at IS NULL",
     invalid_email: `s.email !~ ${emailPattern}`,

@@ -73,6 +73,10 @@ export const envSchema = z.object({
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Users per batch of a new migration (each batch is one transaction). */
+  MIGRATION_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1000),
+  /** Wall-clock budget of one migrate-batch invocation before it returns (cron calls again). */
+  MIGRATION_BATCH_BUDGET_MS: z.coerce.number().int().min(0).max(3_600_000).default(50_000),
   /**
    * The project's legacy HS256 JWT secret, to verify Supabase access tokens locally (names that
    * start with SUPABASE_ are reserved for the platform). Without it: the JWKS, else Auth's /user.

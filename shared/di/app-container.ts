@@ -75,6 +75,7 @@ export function createAppContainer(config: AppConfig, shared: { sql?: SqlClient 
     sql: SqlToken,
     supabase: hasSupabase ? SupabaseAdminToken : undefined,
     legacy: env.OLD_DATABASE_URL ? { url: env.OLD_DATABASE_URL } : undefined,
+    options: { batchSize: env.MIGRATION_BATCH_SIZE, budgetMs: env.MIGRATION_BATCH_BUDGET_MS },
   });
   registerOps(container);
   return container;

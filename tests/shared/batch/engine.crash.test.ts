@@ -88,7 +88,7 @@ Deno.test({
       const cleanVerify = await engineFor(clean).verify({ migration_id: "m" });
 
       const engine = engineFor(crashed);
-      await engine.run({ migration_id: "m", budget_ms: 0 });
+      await engine.run({ migration_id: "m", max_batches: 0 });
       const outcomes: string[] = [];
       for (let i = 0; i < 10; i++) {
         outcomes.push(await runAndKill(crashed.url, "m", Math.floor(Math.random() * 150)));

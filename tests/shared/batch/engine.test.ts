@@ -229,21 +229,28 @@ for (const provider of sqlProviders()) {
         await assert.rejects(() => engine.resume("nope"), (e: AppError) => e.code === "not_found");
       });
 
-      await t.step("a zero budget or an aborted caller does no batch", async () => {
-        await resetTables(db);
-        await seedAuthUsers(db, 50);
-        const result = await engineFor(db).run({ budget_ms: 0 });
-        assert.equal(result.stopped_because, "budget");
-        assert.equal(result.processed, 0);
-        assert.equal(result.remaining, 50);
-        assert.equal(result.done, false);
-        // The caller giving up (client gone, migrator timeout) stops before the next batch.
-        const aborted = new AbortController();
-        aborted.abort();
-        const stopped = await engineFor(db).run({}, { signal: aborted.signal });
-        assert.equal(stopped.stopped_because, "stopped");
-        assert.equal(stopped.processed, 0);
-      });
+      await t.step(
+        "a zero budget takes one batch; max_batches 0 or an aborted caller none",
+        async () => {
+          await resetTables(db);
+          await seedAuthUsers(db, 50);
+          const none = await engineFor(db).run({ max_batches: 0 });
+          assert.equal(none.stopped_because, "max_batches");
+          assert.equal(none.processed, 0);
+          assert.equal(none.remaining, 50);
+          const result = await engineFor(db).run({ migration_id: none.migration_id, budget_ms: 0 });
+          assert.equal(result.stopped_because, "budget");
+          assert.equal(result.processed, 40, "one batch of 40");
+          assert.equal(result.remaining, 10);
+          assert.equal(result.done, false);
+          // The caller giving up (client gone, migrator timeout) stops before the next batch.
+          const aborted = new AbortController();
+          aborted.abort();
+          const stopped = await engineFor(db).run({}, { signal: aborted.signal });
+          assert.equal(stopped.stopped_because, "stopped");
+          assert.equal(stopped.processed, 0);
+        },
+      );
 
       await t.step("rollback removes exactly this migration's users", async () => {
         await resetTables(db);
@@ -301,11 +308,16 @@ for (const provider of sqlProviders()) {
         const twice = await engine.rollback({ migration_id: "second", confirm: true });
         assert.equal(twice.removed, 0);
         assert.equal(twice.done, true);
-        // A rolled-back migration never resumes; a new run migrates those users again.
+        // A rolled-back migration never resumes, and a call without an id (the cron) does not
+        // start over behind the operator's back; a new migration id migrates those users again.
         const resumed = await engine.run({ migration_id: "second" });
         assert.equal(resumed.stopped_because, "rolled_back");
         assert.equal(resumed.processed, 0);
-        const again = await engine.run({});
+        const cron = await engine.run({});
+        assert.equal(cron.migration_id, "second");
+        assert.equal(cron.stopped_because, "rolled_back");
+        assert.equal(cron.processed, 0);
+        const again = await engine.run({ migration_id: "third" });
         assert.equal(again.migrated, 39);
         void first;
       });
@@ -433,7 +445,7 @@ for (const provider of sqlProviders()) {
         await resetTables(db);
         await seedAuthUsers(db, 40);
         const engine = engineFor(db, {}, { leaseTtlMs: 300 });
-        const created = await engine.run({ budget_ms: 0 });
+        const created = await engine.run({ max_batches: 0 });
         // A worker claims the only range and dies without finishing it.
         const lease = await acquireLease(db, created.migration_id, "dead-worker", 300);
         assert.ok(lease);
@@ -455,7 +467,7 @@ for (const provider of sqlProviders()) {
       await t.step("concurrent workers on one database process each user once", async () => {
         await resetTables(db);
         await seedAuthUsers(db, 400, { invalid: true });
-        const first = await engineFor(db).run({ budget_ms: 0 });
+        const first = await engineFor(db).run({ max_batches: 0 });
         const results = await Promise.all(
           Array.from({ length: 4 }, () => engineFor(db).run({ migration_id: first.migration_id })),
         );

@@ -76,7 +76,7 @@ export async function resetTables(db: SqlClient): Promise<void> {
   await db.exec(`
     TRUNCATE auth.users, auth.identities, "user", account, session, migrated_users,
              user_migration_status, migration_errors, batch_leases, batch_duplicate_emails,
-             migration_states CASCADE`);
+             migration_states, auth_signup_claims CASCADE`);
 }
 
 export async function countRows(db: SqlClient): Promise<Record<string, number>> {

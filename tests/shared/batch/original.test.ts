@@ -99,6 +99,14 @@ for (const provider of sqlProviders()) {
         });
         const created = await engine.run({ migration_id: "plan", max_batches: 1 });
         const ids = await firstIds(db, 150);
+        // A dual-write signup in flight for one user (skipped), an expired claim for another.
+        await db.query(
+          `INSERT INTO auth_signup_claims (email, user_id, expires_at)
+           SELECT lower(email), id, now() + CASE WHEN id = $1::uuid THEN interval '1 minute'
+                                                  ELSE interval '-1 minute' END
+             FROM auth.users WHERE id IN ($1::uuid, $2::uuid)`,
+          [ids[120], ids[121]],
+        );
         const abstracted = await engine.plan(ids, "plan");
         const original = await planOriginalIds(await originalContext(db, "plan"), ids);
         const comparison = comparePlans(original, abstracted);
@@ -116,8 +124,11 @@ for (const provider of sqlProviders()) {
             "duplicate_email",
             "email_exists_in_target",
             "identity_exists_in_target",
+            "signup_in_flight",
           ]
         ) assert.ok(reasons.has(reason), `plan covers ${reason}`);
+        const inFlight = abstracted.users.filter((u) => u.reason === "signup_in_flight");
+        assert.deepEqual(inFlight.map((u) => u.id), [ids[120]], "only the live claim counts");
         const migrating = abstracted.users.find((u) =>
           u.action === "migrate" && u.accounts?.length
         );
