@@ -19,6 +19,7 @@
  * evaluator skips a rollout being evaluated), and an evaluation within `minIntervalSeconds` of the
  * previous one is a no-op, so a doubled cron tick never counts a failure or advances twice.
  */
+import type { z } from "zod";
 import { AppError, err, ok, type Result } from "../result.ts";
 import { RuntimeFlagsStore } from "../flags/store.ts";
 import { GLOBAL_FLAGS_NAME, type RuntimeFlagsRow } from "../flags/types.ts";
@@ -37,7 +38,7 @@ import {
 } from "./analysis.ts";
 import type { DeliveryReport } from "./alerts.ts";
 import { rolloutComponent, writeOpsLog } from "./audit.ts";
-import type { OpsContext } from "./context.ts";
+import type { OpsContext, UnitOfWork } from "./context.ts";
 import {
   evaluateRollout,
   type EvaluationAction,
@@ -195,14 +196,10 @@ export class RolloutController {
 
   /** Starts (or restarts after it finished) the staged rollout of a function at its first step. */
   start(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(startInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason;
-    return this.#ctx.transact("start rollout", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
+    return this.#locked("start rollout", functionName, startInputSchema, input, async (
+      { unit, store, existing, body },
+    ) => {
+      const reason = body.reason ?? actor.reason;
       if (existing && isOngoing(existing)) {
         return conflict(
           `a rollout of ${functionName} is ${existing.status}; pause, roll back or wait for it`,
@@ -210,15 +207,15 @@ export class RolloutController {
         );
       }
       const now = this.#ctx.now();
-      const steps = parsed.value.steps ?? [...this.#defaults.steps];
-      const analysis = mergeAnalysis(this.#defaults.analysis, parsed.value.analysis);
+      const steps = body.steps ?? [...this.#defaults.steps];
+      const analysis = mergeAnalysis(this.#defaults.analysis, body.analysis);
       const state = await store.put({
         functionName,
         status: "running",
         steps,
         rollbackSteps: [],
         currentStep: 0,
-        holdSeconds: parsed.value.holdSeconds ?? this.#defaults.holdSeconds,
+        holdSeconds: body.holdSeconds ?? this.#defaults.holdSeconds,
         analysis,
         consecutiveFailures: 0,
         stepEnteredAt: now,
@@ -266,14 +263,10 @@ export class RolloutController {
 
   /** Restarts an aborted rollout (from its first step, or `fromStep`). */
   retry(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(retryInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason;
-    return this.#ctx.transact("retry rollout", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
+    return this.#locked("retry rollout", functionName, retryInputSchema, input, async (
+      { unit, store, existing, body },
+    ) => {
+      const reason = body.reason ?? actor.reason;
       if (!existing) return err(notFound(functionName));
       if (existing.status !== "aborted") {
         return conflict(
@@ -283,7 +276,7 @@ export class RolloutController {
           },
         );
       }
-      const fromStep = parsed.value.fromStep ?? 0;
+      const fromStep = body.fromStep ?? 0;
       if (fromStep >= existing.steps.length) {
         return err(
           new AppError(
@@ -336,14 +329,10 @@ export class RolloutController {
   }
 
   pause(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(reasonInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason;
-    return this.#ctx.transact("pause rollout", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
+    return this.#locked("pause rollout", functionName, reasonInputSchema, input, async (
+      { unit, store, existing, body },
+    ) => {
+      const reason = body.reason ?? actor.reason;
       if (!existing) return err(notFound(functionName));
       if (existing.status !== "running" && existing.status !== "rolling_back") {
         return conflict(`${functionName}'s rollout is ${existing.status}, not running`, {
@@ -369,14 +358,10 @@ export class RolloutController {
 
   /** Resumes a paused rollout at its current step (the hold time starts again). */
   resume(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(reasonInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason;
-    return this.#ctx.transact("resume rollout", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
+    return this.#locked("resume rollout", functionName, reasonInputSchema, input, async (
+      { unit, store, existing, body },
+    ) => {
+      const reason = body.reason ?? actor.reason;
       if (!existing) return err(notFound(functionName));
       if (existing.status !== "paused" || !existing.pausedFrom) {
         return conflict(`${functionName}'s rollout is ${existing.status}, not paused`, {
@@ -417,78 +402,86 @@ export class RolloutController {
    * below its current percentage), one step per hold, with health checks between steps.
    */
   rollback(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(plannedRollbackInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason;
-    return this.#ctx.transact("start planned rollback", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
-      if (
-        existing &&
-        (existing.status === "rolling_back" ||
-          (existing.status === "paused" && existing.pausedFrom === "rolling_back"))
-      ) {
-        return conflict(`a planned rollback of ${functionName} is already ${existing.status}`, {
-          status: existing.status,
+    return this.#locked(
+      "start planned rollback",
+      functionName,
+      plannedRollbackInputSchema,
+      input,
+      async (
+        { unit, store, existing, body },
+      ) => {
+        const reason = body.reason ?? actor.reason;
+        if (
+          existing &&
+          (existing.status === "rolling_back" ||
+            (existing.status === "paused" && existing.pausedFrom === "rolling_back"))
+        ) {
+          return conflict(`a planned rollback of ${functionName} is already ${existing.status}`, {
+            status: existing.status,
+          });
+        }
+        const rows = await unit.flags.rowsFor(functionName);
+        if (!rows.ok) return rows;
+        const current = effectivePercentage(
+          rows.value.function,
+          rows.value.global,
+          this.#envPercentage,
+        );
+        if (current <= 0) {
+          return conflict(`${functionName} already serves 0 % through the abstracted path`, {
+            percentage: current,
+          });
+        }
+        const plan = body.steps ?? [...this.#defaults.rollbackSteps];
+        const sequence = plan.filter((p) => p < current);
+        if (sequence[sequence.length - 1] !== 0) sequence.push(0);
+        const now = this.#ctx.now();
+        const first = sequence[0]!;
+        const state = await store.put({
+          functionName,
+          status: first === 0 ? "rolled_back" : "rolling_back",
+          steps: existing?.steps ?? [...this.#defaults.steps],
+          rollbackSteps: sequence,
+          currentStep: 0,
+          holdSeconds: body.holdSeconds ?? existing?.holdSeconds ??
+            this.#defaults.holdSeconds,
+          analysis: existing?.analysis ?? this.#defaults.analysis,
+          consecutiveFailures: 0,
+          stepEnteredAt: now,
+          lastEvaluatedAt: null,
+          lastHealth: null,
+          pausedFrom: null,
+          abortReason: null,
+          attempt: existing?.attempt ?? 1,
+          startedBy: existing?.startedBy ?? actor.by,
+          updatedBy: actor.by,
+          startedAt: existing?.startedAt ?? now,
+          finishedAt: first === 0 ? now : null,
         });
-      }
-      const rows = await unit.flags.rowsFor(functionName);
-      if (!rows.ok) return rows;
-      const current = effectivePercentage(
-        rows.value.function,
-        rows.value.global,
-        this.#envPercentage,
-      );
-      if (current <= 0) {
-        return conflict(`${functionName} already serves 0 % through the abstracted path`, {
-          percentage: current,
+        await setRolloutPercentage(
+          unit,
+          functionName,
+          first,
+          actor.by,
+          reason ?? "planned rollback",
+        );
+        await writeOpsLog(unit.tx, {
+          component: rolloutComponent(functionName),
+          phase: "planned_rollback",
+          status: first === 0 ? "completed" : "started",
+          message: reason ?? null,
+          metadata: { by: actor.by, from: current, steps: sequence, percentage: first },
         });
-      }
-      const plan = parsed.value.steps ?? [...this.#defaults.rollbackSteps];
-      const sequence = plan.filter((p) => p < current);
-      if (sequence[sequence.length - 1] !== 0) sequence.push(0);
-      const now = this.#ctx.now();
-      const first = sequence[0]!;
-      const state = await store.put({
-        functionName,
-        status: first === 0 ? "rolled_back" : "rolling_back",
-        steps: existing?.steps ?? [...this.#defaults.steps],
-        rollbackSteps: sequence,
-        currentStep: 0,
-        holdSeconds: parsed.value.holdSeconds ?? existing?.holdSeconds ??
-          this.#defaults.holdSeconds,
-        analysis: existing?.analysis ?? this.#defaults.analysis,
-        consecutiveFailures: 0,
-        stepEnteredAt: now,
-        lastEvaluatedAt: null,
-        lastHealth: null,
-        pausedFrom: null,
-        abortReason: null,
-        attempt: existing?.attempt ?? 1,
-        startedBy: existing?.startedBy ?? actor.by,
-        updatedBy: actor.by,
-        startedAt: existing?.startedAt ?? now,
-        finishedAt: first === 0 ? now : null,
-      });
-      await setRolloutPercentage(unit, functionName, first, actor.by, reason ?? "planned rollback");
-      await writeOpsLog(unit.tx, {
-        component: rolloutComponent(functionName),
-        phase: "planned_rollback",
-        status: first === 0 ? "completed" : "started",
-        message: reason ?? null,
-        metadata: { by: actor.by, from: current, steps: sequence, percentage: first },
-      });
-      await unit.alert({
-        kind: "planned_rollback_started",
-        severity: "warning",
-        functionName,
-        title: `Planned rollback of ${functionName} from ${current} %: ${sequence.join(" → ")} %`,
-        details: { percentage: first, by: actor.by, reason },
-      });
-      return ok(state);
-    });
+        await unit.alert({
+          kind: "planned_rollback_started",
+          severity: "warning",
+          functionName,
+          title: `Planned rollback of ${functionName} from ${current} %: ${sequence.join(" → ")} %`,
+          details: { percentage: first, by: actor.by, reason },
+        });
+        return ok(state);
+      },
+    );
   }
 
   /**
@@ -496,44 +489,46 @@ export class RolloutController {
    * paused first, so the controller does not undo the operator's change at its next step.
    */
   setPercentage(functionName: string, input: unknown, actor: Actor) {
-    const parsed = parseInput(percentageInputSchema, input);
-    if (!parsed.ok) return Promise.resolve(parsed);
-    const invalid = this.#checkName(functionName);
-    if (invalid) return Promise.resolve(err(invalid));
-    const reason = parsed.value.reason ?? actor.reason ?? "percentage set by an operator";
-    return this.#ctx.transact("set rollout percentage", async (unit) => {
-      const store = new RolloutStore(unit.tx);
-      const existing = await store.lock(functionName);
-      let rollout = existing;
-      if (existing && (existing.status === "running" || existing.status === "rolling_back")) {
-        rollout = await store.put({
-          ...existing,
-          status: "paused",
-          pausedFrom: existing.status,
+    return this.#locked(
+      "set rollout percentage",
+      functionName,
+      percentageInputSchema,
+      input,
+      async (
+        { unit, store, existing, body },
+      ) => {
+        const reason = body.reason ?? actor.reason ?? "percentage set by an operator";
+        let rollout = existing;
+        if (existing && (existing.status === "running" || existing.status === "rolling_back")) {
+          rollout = await store.put({
+            ...existing,
+            status: "paused",
+            pausedFrom: existing.status,
+            updatedBy: actor.by,
+          });
+        }
+        const before = await unit.flags.get(functionName);
+        const flags = await unit.setFlags(functionName, {
+          rolloutPercentage: body.percentage,
+        }, {
           updatedBy: actor.by,
+          reason,
         });
-      }
-      const before = await unit.flags.get(functionName);
-      const flags = await unit.setFlags(functionName, {
-        rolloutPercentage: parsed.value.percentage,
-      }, {
-        updatedBy: actor.by,
-        reason,
-      });
-      await writeOpsLog(unit.tx, {
-        component: rolloutComponent(functionName),
-        phase: "set_percentage",
-        status: "info",
-        message: reason,
-        metadata: {
-          by: actor.by,
-          percentage: parsed.value.percentage,
-          previous: before.ok ? before.value?.rolloutPercentage ?? null : null,
-          pausedRollout: rollout !== existing,
-        },
-      });
-      return ok({ flags, rollout });
-    });
+        await writeOpsLog(unit.tx, {
+          component: rolloutComponent(functionName),
+          phase: "set_percentage",
+          status: "info",
+          message: reason,
+          metadata: {
+            by: actor.by,
+            percentage: body.percentage,
+            previous: before.ok ? before.value?.rolloutPercentage ?? null : null,
+            pausedRollout: rollout !== existing,
+          },
+        });
+        return ok({ flags, rollout });
+      },
+    );
   }
 
   // ---------------------------------------------------------------- scheduled evaluation
@@ -585,6 +580,38 @@ export class RolloutController {
       killSwitch: globalRow?.forceOriginal === true || fnRow?.forceOriginal === true,
       flags: { function: fnRow, global: globalRow },
     };
+  }
+
+  /**
+   * The frame of every operator action on one rollout: the input and the name are validated,
+   * then `act` runs in one transaction holding the rollout's row lock (`existing` is null when
+   * the function never had a rollout).
+   */
+  #locked<S extends z.ZodType, T>(
+    action: string,
+    functionName: string,
+    schema: S,
+    input: unknown,
+    act: (locked: {
+      unit: UnitOfWork;
+      store: RolloutStore;
+      existing: RolloutState | null;
+      body: z.output<S>;
+    }) => Promise<Result<T, AppError>>,
+  ): Promise<Result<T, AppError>> {
+    const parsed = parseInput(schema, input);
+    if (!parsed.ok) return Promise.resolve(parsed);
+    const invalid = this.#checkName(functionName);
+    if (invalid) return Promise.resolve(err(invalid));
+    return this.#ctx.transact(action, async (unit) => {
+      const store = new RolloutStore(unit.tx);
+      return await act({
+        unit,
+        store,
+        existing: await store.lock(functionName),
+        body: parsed.value,
+      });
+    });
   }
 
   #checkName(functionName: string): AppError | null {
