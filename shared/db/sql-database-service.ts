@@ -11,9 +11,9 @@
  */
 import { AppError, err, ok, type Result } from "../result.ts";
 import { parseQualifiedName, SchemaCatalog, selectOverload, type TableInfo } from "./catalog.ts";
+import { ByIdOperations, requireFilter } from "./by-id-operations.ts";
 import type {
   IDatabaseService,
-  MutationOptions,
   QueryOptions,
   Row,
   TransactionWork,
@@ -74,7 +74,7 @@ class RollbackForResult extends Error {
   }
 }
 
-export class SqlDatabaseService implements IDatabaseService {
+export class SqlDatabaseService extends ByIdOperations implements IDatabaseService {
   readonly provider: "pglite" | "postgres";
   readonly #sql: SqlClient;
   readonly #catalog: SchemaCatalog;
@@ -83,6 +83,7 @@ export class SqlDatabaseService implements IDatabaseService {
   readonly #inTransaction: boolean;
 
   constructor(sql: SqlClient, options: SqlDatabaseServiceOptions = {}, inTransaction = false) {
+    super();
     this.provider = sql.dialect;
     this.#sql = sql;
     this.#catalog = options.catalog ?? new SchemaCatalog();
@@ -131,40 +132,6 @@ export class SqlDatabaseService implements IDatabaseService {
     });
   }
 
-  async readById<T extends Row = Row>(
-    table: string,
-    id: string | number,
-    options: MutationOptions = {},
-  ): Promise<Result<T, AppError>> {
-    const idColumn = options.idColumn ?? "id";
-    const result = await this.read<T>(table, { where: { [idColumn]: { eq: id } }, limit: 1 });
-    if (!result.ok) return result;
-    const [row] = result.value;
-    return row ? ok(row) : err(this.#notFound(table, idColumn, id));
-  }
-
-  async update<T extends Row = Row>(
-    table: string,
-    id: string | number,
-    data: Row,
-    options: MutationOptions = {},
-  ): Promise<Result<T, AppError>> {
-    const idColumn = options.idColumn ?? "id";
-    const result = await this.updateMany<T>(table, { [idColumn]: { eq: id } }, data);
-    if (!result.ok) return result;
-    const [row] = result.value;
-    return row ? ok(row) : err(this.#notFound(table, idColumn, id));
-  }
-
-  async delete(
-    table: string,
-    id: string | number,
-    options: MutationOptions = {},
-  ): Promise<Result<boolean, AppError>> {
-    const result = await this.deleteMany(table, { [options.idColumn ?? "id"]: { eq: id } });
-    return result.ok ? ok(result.value > 0) : result;
-  }
-
   createMany<T extends Row = Row>(
     table: string,
     rows: readonly Row[],
@@ -186,7 +153,7 @@ export class SqlDatabaseService implements IDatabaseService {
     data: Row,
   ): Promise<Result<T[], AppError>> {
     return this.#run(async (db) => {
-      this.#requireFilter(where, "update");
+      requireFilter(where, "update");
       const values = plainRow(data, 0);
       let info = await this.#table(db, table);
       info = await this.#known(db, info, [...Object.keys(where), ...Object.keys(values)]);
@@ -209,7 +176,7 @@ export class SqlDatabaseService implements IDatabaseService {
 
   deleteMany(table: string, where: Where): Promise<Result<number, AppError>> {
     return this.#run(async (db) => {
-      this.#requireFilter(where, "delete");
+      requireFilter(where, "delete");
       const info = await this.#known(db, await this.#table(db, table), Object.keys(where));
       const row = await this.#single(
         db,
@@ -389,21 +356,6 @@ export class SqlDatabaseService implements IDatabaseService {
         });
       }
       return { column, direction };
-    });
-  }
-
-  #requireFilter(where: Where, verb: string): void {
-    if (typeof where !== "object" || where === null || Object.keys(where).length === 0) {
-      throw new AppError("validation_failed", `refusing to ${verb} every row: give a filter`, {
-        field: "where",
-      });
-    }
-  }
-
-  #notFound(table: string, idColumn: string, id: string | number): AppError {
-    return new AppError("not_found", `no row in "${table}" with ${idColumn} = ${id}`, {
-      table,
-      [idColumn]: id,
     });
   }
 

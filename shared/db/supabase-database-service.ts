@@ -15,9 +15,9 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { AppError, err, ok, type Result } from "../result.ts";
 import { parseQualifiedName } from "./catalog.ts";
+import { ByIdOperations, requireFilter } from "./by-id-operations.ts";
 import type {
   IDatabaseService,
-  MutationOptions,
   QueryOptions,
   Row,
   TransactionWork,
@@ -42,13 +42,14 @@ function plainRow(value: unknown, index: number): Row {
   return value as Row;
 }
 
-export class SupabaseDatabaseService implements IDatabaseService {
+export class SupabaseDatabaseService extends ByIdOperations implements IDatabaseService {
   readonly provider = "supabase" as const;
   readonly #client: SupabaseClient;
   readonly #defaultSchema: string;
   readonly #pageSize: number;
 
   constructor(client: SupabaseClient, options: SupabaseDatabaseServiceOptions = {}) {
+    super();
     this.#client = client;
     this.#defaultSchema = options.defaultSchema ?? "public";
     this.#pageSize = options.pageSize ?? 1000;
@@ -110,40 +111,6 @@ export class SupabaseDatabaseService implements IDatabaseService {
     });
   }
 
-  async readById<T extends Row = Row>(
-    table: string,
-    id: string | number,
-    options: MutationOptions = {},
-  ): Promise<Result<T, AppError>> {
-    const idColumn = options.idColumn ?? "id";
-    const result = await this.read<T>(table, { where: { [idColumn]: { eq: id } }, limit: 1 });
-    if (!result.ok) return result;
-    const [row] = result.value;
-    return row ? ok(row) : err(this.#notFound(table, idColumn, id));
-  }
-
-  async update<T extends Row = Row>(
-    table: string,
-    id: string | number,
-    data: Row,
-    options: MutationOptions = {},
-  ): Promise<Result<T, AppError>> {
-    const idColumn = options.idColumn ?? "id";
-    const result = await this.updateMany<T>(table, { [idColumn]: { eq: id } }, data);
-    if (!result.ok) return result;
-    const [row] = result.value;
-    return row ? ok(row) : err(this.#notFound(table, idColumn, id));
-  }
-
-  async delete(
-    table: string,
-    id: string | number,
-    options: MutationOptions = {},
-  ): Promise<Result<boolean, AppError>> {
-    const result = await this.deleteMany(table, { [options.idColumn ?? "id"]: { eq: id } });
-    return result.ok ? ok(result.value > 0) : result;
-  }
-
   createMany<T extends Row = Row>(
     table: string,
     rows: readonly Row[],
@@ -195,7 +162,7 @@ export class SupabaseDatabaseService implements IDatabaseService {
     data: Row,
   ): Promise<Result<T[], AppError>> {
     return this.#guard(async () => {
-      this.#requireFilter(where, "update");
+      requireFilter(where, "update");
       const values = plainRow(data, 0);
       Object.keys(values).forEach((column) => checkColumn(table, column));
       if (Object.keys(values).length === 0) {
@@ -210,7 +177,7 @@ export class SupabaseDatabaseService implements IDatabaseService {
 
   deleteMany(table: string, where: Where): Promise<Result<number, AppError>> {
     return this.#guard(async () => {
-      this.#requireFilter(where, "delete");
+      requireFilter(where, "delete");
       const reply = await applyWhere(
         this.#from(table).delete({ count: "exact" }),
         table,
@@ -287,21 +254,6 @@ export class SupabaseDatabaseService implements IDatabaseService {
     parseQualifiedName(table, this.#defaultSchema);
     checked.forEach((row) => Object.keys(row).forEach((column) => checkColumn(table, column)));
     return checked;
-  }
-
-  #requireFilter(where: Where, verb: string): void {
-    if (typeof where !== "object" || where === null || Object.keys(where).length === 0) {
-      throw new AppError("validation_failed", `refusing to ${verb} every row: give a filter`, {
-        field: "where",
-      });
-    }
-  }
-
-  #notFound(table: string, idColumn: string, id: string | number): AppError {
-    return new AppError("not_found", `no row in "${table}" with ${idColumn} = ${id}`, {
-      table,
-      [idColumn]: id,
-    });
   }
 
   async #guard<T>(fn: () => Promise<T>): Promise<Result<T, AppError>> {
