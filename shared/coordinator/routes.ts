@@ -19,7 +19,8 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Handler, HandlerContext } from "../migrator/types.ts";
-import { AppError, type ErrorCode, type Result } from "../result.ts";
+import { statusForCode } from "../http/errors.ts";
+import { AppError, type Result } from "../result.ts";
 import type { VerifyToken } from "./auth.ts";
 import type { CoordinatorOperations } from "./operations.ts";
 import {
@@ -49,22 +50,9 @@ export interface CoordinatorEnv {
   Variables: { userId: string };
 }
 
-const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
-  validation_failed: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  rate_limited: 429,
-  internal_error: 500,
-  database_error: 500,
-  unavailable: 503,
-  timeout: 504,
-};
-
 /** `{ error: { code, message, details? } }`; server-side failures never expose their internals. */
 export function errorResponse(c: Context, error: AppError): Response {
-  const status = STATUS_BY_CODE[error.code] ?? 500;
+  const status = statusForCode(error.code);
   const expose = status < 500 || error.code === "unavailable" || error.code === "timeout";
   const body = expose
     ? { code: error.code, message: error.message, ...detailsOf(error) }

@@ -22,8 +22,8 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { redactString } from "../observability/redact.ts";
+import { statusForCode } from "../http/errors.ts";
 import { AppError, type ErrorCode, type Result } from "../result.ts";
 import { type AdminPrincipal, authenticate, type OpsAuth } from "./admin-auth.ts";
 import type { RolloutController } from "./controller.ts";
@@ -44,22 +44,9 @@ export interface OpsEnv {
   Variables: { principal: AdminPrincipal };
 }
 
-const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
-  validation_failed: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  rate_limited: 429,
-  internal_error: 500,
-  database_error: 500,
-  unavailable: 503,
-  timeout: 504,
-};
-
 /** `{ error: { code, message, details? } }`; server-side failures never expose internals. */
 export function opsErrorResponse(c: Context, error: AppError): Response {
-  const status = STATUS_BY_CODE[error.code] ?? 500;
+  const status = statusForCode(error.code);
   const expose = status < 500 || error.code === "unavailable";
   return c.json(
     {
