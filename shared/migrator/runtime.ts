@@ -11,6 +11,7 @@
 import type { Env } from "../config/env.ts";
 import type { SqlClient } from "../db/sql-client.ts";
 import { FlagsCache } from "../flags/cache.ts";
+import type { RoutingEnv } from "../flags/resolve.ts";
 import { FlagsRoutingSource } from "../flags/routing-source.ts";
 import { RuntimeFlagsStore } from "../flags/store.ts";
 import type { RoutingConfigSource } from "../flags/types.ts";
@@ -21,22 +22,10 @@ import { type MetricsWriterOptions, SqlMetricsWriter } from "./metrics-writer.ts
 import { EdgeFunctionMigrator, type EdgeFunctionMigratorOptions } from "./migrator.ts";
 import type { Handler, MigratorLogger, MigratorPolicy } from "./types.ts";
 
-export type MigrationRuntimeEnv = Pick<
-  Env,
-  | "MIGRATION_ROLLOUT_PERCENTAGE"
-  | "MIGRATION_ENABLE_FALLBACK"
-  | "MIGRATION_ENABLE_COMPARISON"
-  | "FORCE_ORIGINAL_IMPLEMENTATION"
-  | "MIGRATION_FALLBACK_TIMEOUT"
-  | "CANARY_ENABLED"
-  | "CANARY_PERCENTAGE"
-  | "CANARY_USER_SELECTION"
-  | "CANARY_WHITELIST"
-  | "CANARY_EMAIL_DOMAINS"
-  | "FLAGS_CACHE_TTL_MS"
-  | "ROUTING_KEY_HEADER"
-  | "MAX_REQUEST_BYTES"
->;
+/** What routing reads, plus the runtime's own settings. */
+export type MigrationRuntimeEnv =
+  & RoutingEnv
+  & Pick<Env, "FLAGS_CACHE_TTL_MS" | "ROUTING_KEY_HEADER" | "MAX_REQUEST_BYTES">;
 
 export interface MigrationRuntimeOptions {
   /** The database holding runtime_flags, performance_metrics and shadow_comparisons. */
