@@ -49,6 +49,12 @@ export interface BetterAuthServiceSettings {
   readonly events?: AuthEventSink;
   /** Reject access tokens whose Better Auth session was deleted (a DB read per check). */
   readonly checkSessionOnGetUser?: boolean;
+  /**
+   * Keeps work that outlives the response alive (EdgeRuntime.waitUntil on the platform): the
+   * bcrypt → scrypt re-hash after a login, which would otherwise add a second slow hash (scrypt
+   * costs about 1.5 bcrypt verifications) to the login the user is waiting for.
+   */
+  readonly waitUntil?: (work: Promise<unknown>) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -93,6 +99,7 @@ function userView(user: StoredUser): AuthUserView {
 export class BetterAuthService implements IAuthService, AuthUserDirectory {
   readonly system = "better_auth" as const;
   readonly #events: AuthEventSink;
+  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(private readonly settings: BetterAuthServiceSettings) {
     this.#events = settings.events ?? noopAuthEventSink;
@@ -177,7 +184,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
         }));
       const user = storedUser({ ...(value.user as unknown as UserRow), password: null });
       if (scope.verifiedLegacyHash) {
-        await this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash);
+        this.#background(this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash));
       }
       if (!scope.session) return err(authUnavailable("Better Auth created no session"));
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
@@ -192,8 +199,20 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     }
   }
 
+  /** Resolves when every background re-hash has finished (tests, graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #background(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+    this.settings.waitUntil?.(tracked);
+  }
+
   /**
-   * Re-hashes a verified bcrypt password to native scrypt. Compare-and-set on the old hash, so a
+   * Re-hashes a verified bcrypt password to native scrypt, after the response (the login does
+   * not wait for it). Compare-and-set on the old hash, so a
    * password changed meanwhile is never overwritten. A failure only delays the upgrade to the
    * next login; it never fails this one.
    */

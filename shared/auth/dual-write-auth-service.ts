@@ -143,9 +143,13 @@ export class DualWriteAuthService implements IAuthService {
       : null;
   }
 
-  /** Resolves when all background settlement (late writes, compensation) has finished. */
+  /**
+   * Resolves when all background settlement (late writes, compensation) and Better Auth's
+   * background re-hashes have finished.
+   */
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.deps.betterAuth?.drain();
   }
 
   #background(work: Promise<unknown>): void {

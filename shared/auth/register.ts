@@ -153,6 +153,7 @@ export function registerAuth(
       tokens: await c.get(AccessTokenVerifierToken),
       passwordPolicy: await c.get(PasswordPolicyToken),
       events: await c.get(AuthEventSinkToken),
+      waitUntil: options.waitUntil,
     }));
 
   container.register(SupabaseAuthServiceToken, async (c) => {

@@ -147,6 +147,8 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
                 plan: "pro",
               });
               assert.equal(login.value.user.created_at, "2024-01-02T03:04:05.000Z");
+              // The re-hash runs after the response; drain() waits for it.
+              await service.drain();
               const upgraded = await credentialHash(db, id);
               assert.equal(hashKind(upgraded!), "scrypt", `${prefix} re-hashed`);
 

@@ -426,6 +426,7 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
         assert.ok(again.ok);
         assert.equal(again.value.user.id, legacy.id);
         assert.equal(await issuerOf(stack, again.value.session!.access_token), "better_auth");
+        await stack.betterAuth.drain();
         assert.equal(
           hashKind((await stack.betterAuth.findUserById(legacy.id))!.passwordHash!),
           "scrypt",
