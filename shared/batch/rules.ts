@@ -3,10 +3,20 @@
  * predicates (statements.ts), the per-user original path in JavaScript (original.ts); both read
  * the patterns and reasons from here, and plan-mode comparison proves they agree.
  */
-import { z } from "zod";
 
-/** zod's own email pattern, so SQL (`~`) and `z.email()` accept exactly the same addresses. */
-export const EMAIL_PATTERN: string = z.regexes.email.source;
+/** The source of zod's email regex (`z.email()`) that EMAIL_PATTERN was derived from. */
+export const ZOD_EMAIL_SOURCE = String
+  .raw`^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$`;
+
+/**
+ * The addresses `z.email()` accepts, as a PostgreSQL regex for the set-based rules. zod's local
+ * part `(?:X+\.)*X*Y@` is ambiguous, and PostgreSQL's engine spends ~10 µs per row on it (≈10 %
+ * of a 5,000-user batch); this unambiguous form of the same language (dot-separated non-empty
+ * segments, no apostrophe right before `@`) takes ~1.5 µs. The rules tests check that it and
+ * z.email() agree, and that zod's pattern is still the one it was derived from.
+ */
+export const EMAIL_PATTERN = String
+  .raw`^[A-Za-z0-9_'+-]+(?:\.[A-Za-z0-9_'+-]+)*(?<!')@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$`;
 
 /** A bcrypt hash as GoTrue stores it ($2a$/$2b$/$2y$, cost, 53 characters of salt+hash). */
 export const PASSWORD_HASH_PATTERN = "^\\$2[abxy]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$";
