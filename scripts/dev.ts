@@ -15,6 +15,7 @@ import {
   DEFAULT_SEED_USERS,
   startDevServer,
 } from "../shared/standin/dev-server.ts";
+import { lockDataDir } from "../shared/db/data-dir-lock.ts";
 import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR } from "../shared/standin/database.ts";
 
 const USAGE = `Usage: deno task dev [options]
@@ -97,9 +98,21 @@ async function main(): Promise<number> {
   }
   const dataDir = flags["in-memory"] ? null : resolve(flags["data-dir"] ?? DEFAULT_DATA_DIR);
   if (flags.reset && dataDir !== null) {
-    await Deno.remove(dataDir, { recursive: true }).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
+    // Never wipe a directory another dev server or CLI has open: take its lock for the removal.
+    let lock;
+    try {
+      lock = await lockDataDir(dataDir, "deno task dev --reset");
+    } catch (error) {
+      console.error(`--reset: ${error instanceof Error ? error.message : error}`);
+      return 1;
+    }
+    try {
+      await Deno.remove(dataDir, { recursive: true }).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    } finally {
+      await lock.release();
+    }
   }
 
   let server;

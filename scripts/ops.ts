@@ -28,6 +28,7 @@ import type { RolloutState } from "../shared/ops/types.ts";
 import { registerOps } from "../shared/ops/register.ts";
 import { OpsServicesToken } from "../shared/ops/tokens.ts";
 import type { AppError, Result } from "../shared/result.ts";
+import { DataDirInUseError } from "../shared/db/data-dir-lock.ts";
 import { DEFAULT_DATA_DIR, openStandinDatabase } from "../shared/standin/database.ts";
 
 const USAGE = `Usage: deno task ops <command> [arguments] [options]
@@ -88,15 +89,17 @@ async function openDatabase(flags: { "database-url"?: string; "data-dir"?: strin
       `no PGlite database at ${dataDir}: start \`deno task dev\` once, or set DATABASE_URL`,
     );
   }
-  // PGlite is a single-process database: it writes postmaster.pid while open, and a second
-  // process writing the same directory would corrupt it.
-  if (await exists(`${dataDir}/postmaster.pid`)) {
+  // PGlite is a single-process database: the data directory's lock keeps a second process out.
+  let opened;
+  try {
+    opened = await openStandinDatabase({ dataDir, cacheDir: null });
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
     throw new UsageError(
-      `${dataDir} is open in another process (is \`deno task dev\` running?). Stop it, or call ` +
-        "the admin API instead: POST /functions/v1/migrate-batch/admin/... with the service-role key",
+      `${error.message} With \`deno task dev\` running, call the admin API instead: ` +
+        "POST /functions/v1/migrate-batch/admin/... with the service-role key",
     );
   }
-  const opened = await openStandinDatabase({ dataDir, cacheDir: null });
   return { db: opened.db, where: `PGlite ${dataDir}` };
 }
 

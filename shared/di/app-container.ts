@@ -4,6 +4,7 @@ import { AccessTokenVerifierToken } from "../auth/tokens.ts";
 import { registerBatch } from "../batch/register.ts";
 import type { AppConfig } from "../config/env.ts";
 import { registerCoordinator } from "../coordinator/register.ts";
+import { openLocked, processDescription } from "../db/data-dir-lock.ts";
 import { loadMigrationFiles, runMigrations } from "../db/migration-runner.ts";
 import { openPglite } from "../db/pglite-client.ts";
 import { openPostgres } from "../db/postgres-client.ts";
@@ -25,10 +26,17 @@ import { ConfigToken, SqlToken, SupabaseAdminToken } from "./tokens.ts";
 export async function openTrackingDatabase(config: AppConfig): Promise<SqlClient> {
   const url = config.env.DATABASE_URL ?? config.env.SUPABASE_DB_URL;
   if (url) return openPostgres({ url, max: config.env.DATABASE_POOL_MAX });
-  const db = await openPglite({
-    dataDir: config.database.provider === "pglite" ? config.database.dataDir : undefined,
-  });
-  await runMigrations(db, await loadMigrationFiles());
+  const dataDir = config.database.provider === "pglite" ? config.database.dataDir : undefined;
+  // A persisted PGlite directory belongs to one process at a time (data-dir-lock.ts).
+  const db = dataDir
+    ? await openLocked(dataDir, processDescription(), () => openPglite({ dataDir }))
+    : await openPglite({});
+  try {
+    await runMigrations(db, await loadMigrationFiles());
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   return db;
 }
 

@@ -10,6 +10,7 @@
  * directory is simply reopened and brought up to date. Nothing here is used outside the local
  * stand-in.
  */
+import { openLocked, processDescription } from "../db/data-dir-lock.ts";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
 import {
@@ -51,6 +52,8 @@ export interface StandinDatabaseOptions {
   readonly cacheDir?: string | null;
   /** Default: the project's migrations/ directory. */
   readonly migrationsDir?: URL | string;
+  /** Who holds the data directory's lock (shown to a second process); default: this script. */
+  readonly lockOwner?: string;
 }
 
 export type StandinDatabase = SqlClient & { pglite: PGlite };
@@ -217,9 +220,24 @@ async function openFromSnapshot(path: string, dataDir: string | null): Promise<S
   return await openPglite({ dataDir });
 }
 
+/**
+ * Opens (creating, or loading from the snapshot cache, when new) the stand-in database. A data
+ * directory is locked for this process until the database is closed (see data-dir-lock.ts).
+ */
 export async function openStandinDatabase(
   options: StandinDatabaseOptions,
 ): Promise<OpenedStandinDatabase> {
+  const dataDir = options.dataDir;
+  if (dataDir === null) return await openUnlocked(options);
+  let opened: OpenedStandinDatabase | undefined;
+  const db = await openLocked(dataDir, options.lockOwner ?? processDescription(), async () => {
+    opened = await openUnlocked(options);
+    return opened.db;
+  });
+  return { ...opened!, db };
+}
+
+async function openUnlocked(options: StandinDatabaseOptions): Promise<OpenedStandinDatabase> {
   const [files, authSql, version] = await Promise.all([
     loadMigrationFiles(options.migrationsDir),
     Deno.readTextFile(AUTH_SCHEMA_URL),

@@ -199,13 +199,15 @@ Deno.test("ops CLI against the embedded PGlite data directory", async (t) => {
     });
 
     await t.step("refuses a data directory another process has open", async () => {
-      const holder = await openPglite({ dataDir });
+      // As the dev server holds it: opened through the stand-in, which locks the directory.
+      const holder = await openStandinDatabase({ dataDir, cacheDir: null, lockOwner: "ops test" });
       try {
         const run = await ops(env, "status");
         assert.equal(run.code, 2);
-        assert.match(run.stderr, /is open in another process/);
+        assert.match(run.stderr, /is in use by another process \(pid \d+: ops test/);
+        assert.match(run.stderr, /admin API/);
       } finally {
-        await holder.close();
+        await holder.db.close();
       }
       assert.equal((await ops(env, "status")).code, 0, "usable again once it is closed");
     });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DataDirInUseError } from "../../../shared/db/data-dir-lock.ts";
 import { DEFAULT_MIGRATIONS_DIR, loadMigrationFiles } from "../../../shared/db/migration-runner.ts";
 import { openStandinDatabase } from "../../../shared/standin/database.ts";
 
@@ -86,6 +87,31 @@ Deno.test("snapshots: initdb once, then new databases load the cached migrated c
     await Deno.mkdir(`${root}/junk`);
     await Deno.writeTextFile(`${root}/junk/file.txt`, "not a cluster");
     await assert.rejects(open(`${root}/junk`), /holds no PostgreSQL cluster/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the stand-in database holds its directory's lock while open", async () => {
+  const root = await Deno.makeTempDir();
+  const dataDir = `${root}/pglite`;
+  try {
+    const opened = await openStandinDatabase({ dataDir, cacheDir: null, lockOwner: "test" });
+    try {
+      await assert.rejects(
+        () => openStandinDatabase({ dataDir, cacheDir: null }),
+        (error: unknown) =>
+          error instanceof DataDirInUseError && /pid \d+: test/.test(error.message),
+      );
+      // Still usable: the refused second open touched nothing.
+      const { rows } = await opened.db.query<{ n: number }>("SELECT 1 AS n");
+      assert.equal(rows[0]!.n, 1);
+    } finally {
+      await opened.db.close();
+    }
+    const again = await openStandinDatabase({ dataDir, cacheDir: null });
+    assert.equal(again.origin, "existing");
+    await again.db.close();
   } finally {
     await Deno.remove(root, { recursive: true });
   }
