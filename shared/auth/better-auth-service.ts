@@ -5,6 +5,7 @@
  * Sessions become bearer tokens as described in access-tokens.ts: the Better Auth session token
  * is the refresh token, and an HS256 JWT with Supabase's claims is the access token.
  */
+import { BackgroundTasks } from "../migrator/background.ts";
 import { isAPIError } from "better-auth/api";
 import type { SqlClient } from "../db/sql-client.ts";
 import { err, ok } from "../result.ts";
@@ -50,11 +51,12 @@ export interface BetterAuthServiceSettings {
   /** Reject access tokens whose Better Auth session was deleted (a DB read per check). */
   readonly checkSessionOnGetUser?: boolean;
   /**
-   * Keeps work that outlives the response alive (EdgeRuntime.waitUntil on the platform): the
-   * bcrypt → scrypt re-hash after a login, which would otherwise add a second slow hash (scrypt
-   * costs about 1.5 bcrypt verifications) to the login the user is waiting for.
+   * Work that outlives the response, kept alive with EdgeRuntime.waitUntil on the platform and
+   * drainable: the bcrypt → scrypt re-hash after a login, which would otherwise add a second slow
+   * hash (scrypt costs about 1.5 bcrypt verifications) to the login the user is waiting for.
+   * Default: the service's own.
    */
-  readonly waitUntil?: (work: Promise<unknown>) => void;
+  readonly background?: BackgroundTasks;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -99,10 +101,11 @@ function userView(user: StoredUser): AuthUserView {
 export class BetterAuthService implements IAuthService, AuthUserDirectory {
   readonly system = "better_auth" as const;
   readonly #events: AuthEventSink;
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
 
   constructor(private readonly settings: BetterAuthServiceSettings) {
     this.#events = settings.events ?? noopAuthEventSink;
+    this.#tasks = settings.background ?? new BackgroundTasks();
   }
 
   async signUp(
@@ -184,7 +187,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
         }));
       const user = storedUser({ ...(value.user as unknown as UserRow), password: null });
       if (scope.verifiedLegacyHash) {
-        this.#background(this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash));
+        this.#tasks.track(this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash));
       }
       if (!scope.session) return err(authUnavailable("Better Auth created no session"));
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
@@ -201,13 +204,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
 
   /** Resolves when every background re-hash has finished (tests, graceful shutdown). */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-  }
-
-  #background(work: Promise<unknown>): void {
-    const tracked = work.catch(() => {}).finally(() => this.#pending.delete(tracked));
-    this.#pending.add(tracked);
-    this.settings.waitUntil?.(tracked);
+    await this.#tasks.drain();
   }
 
   /**

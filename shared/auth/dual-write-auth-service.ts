@@ -20,6 +20,7 @@
  * - Failed logins are padded to a constant floor (no timing enumeration), counted per email and
  *   IP in the database, and refused with 429 once over the limit.
  */
+import { BackgroundTasks } from "../migrator/background.ts";
 import type { MigrationMode } from "../config/env.ts";
 import { err, ok } from "../result.ts";
 import { type AccessTokenVerifierConfig, verifyAccessToken } from "./access-tokens.ts";
@@ -84,10 +85,10 @@ export interface DualWriteDeps {
   readonly tokens: AccessTokenVerifierConfig;
   readonly events?: AuthEventSink;
   /**
-   * Keeps work that outlives the response alive (EdgeRuntime.waitUntil on the platform). The
-   * service also tracks it itself: see drain().
+   * Work that outlives the response (late writes, compensation): kept alive with
+   * EdgeRuntime.waitUntil on the platform and drainable; default: the service's own.
    */
-  readonly waitUntil?: (work: Promise<unknown>) => void;
+  readonly background?: BackgroundTasks;
 }
 
 interface Route {
@@ -121,10 +122,11 @@ function calibrateFailureFloor(): Promise<number> {
 export class DualWriteAuthService implements IAuthService {
   readonly #events: AuthEventSink;
   readonly #sync: UserSync | null;
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
 
   constructor(private readonly settings: DualWriteSettings, private readonly deps: DualWriteDeps) {
     this.#events = deps.events ?? noopAuthEventSink;
+    this.#tasks = deps.background ?? new BackgroundTasks();
     if (settings.mode !== "better_auth_only" && !deps.supabase) {
       throw new Error(`MIGRATION_MODE ${settings.mode} needs the Supabase auth service`);
     }
@@ -148,14 +150,8 @@ export class DualWriteAuthService implements IAuthService {
    * background re-hashes have finished.
    */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#tasks.drain();
     await this.deps.betterAuth?.drain();
-  }
-
-  #background(work: Promise<unknown>): void {
-    const tracked = work.catch(() => {}).finally(() => this.#pending.delete(tracked));
-    this.#pending.add(tracked);
-    this.deps.waitUntil?.(tracked);
   }
 
   #service(system: AuthSystem): SupabaseAuthService | BetterAuthService {
@@ -357,7 +353,7 @@ export class DualWriteAuthService implements IAuthService {
       const failure = sides[missing];
       await this.#recordMissing(route, id, input, missing, failure);
       if (failure.kind === "timeout") {
-        this.#background(this.#settleLateWrite(route, id, email, missing, failure.late));
+        this.#tasks.track(this.#settleLateWrite(route, id, email, missing, failure.late));
       }
     }
     // The primary failed: the answering secondary may have been asked for no session.
@@ -482,7 +478,7 @@ export class DualWriteAuthService implements IAuthService {
         const side = sides[system];
         return side.kind === "timeout" ? [{ system, late: side.late }] : [];
       });
-      this.#background((async () => {
+      this.#tasks.track((async () => {
         let undone = true;
         for (const { system, late } of lateWrites) {
           const outcome = await late;
@@ -684,7 +680,7 @@ export class DualWriteAuthService implements IAuthService {
     // A slow Better Auth must not hold the user's login hostage: past the timeout the copy
     // finishes in the background (and the next Supabase login would retry it anyway).
     const bounded = await withDeadline(migrate, this.settings.fallbackTimeoutMs);
-    if (bounded.kind === "timeout") this.#background(bounded.late);
+    if (bounded.kind === "timeout") this.#tasks.track(bounded.late);
   }
 
   // ---- tokens ------------------------------------------------------------------------------

@@ -65,8 +65,6 @@ export interface AuthRegistrationOptions {
   readonly rateLimits?: RateLimitSettings;
   /** Default: one JSON log line per event; the Sentry helpers can be fanned in here. */
   readonly events?: AuthEventSink;
-  /** EdgeRuntime.waitUntil on the platform. */
-  readonly waitUntil?: (work: Promise<unknown>) => void;
   readonly failureFloorMs?: number;
 }
 
@@ -153,7 +151,6 @@ export function registerAuth(
       tokens: await c.get(AccessTokenVerifierToken),
       passwordPolicy: await c.get(PasswordPolicyToken),
       events: await c.get(AuthEventSinkToken),
-      waitUntil: options.waitUntil,
     }));
 
   container.register(SupabaseAuthServiceToken, async (c) => {
@@ -194,7 +191,6 @@ export function registerAuth(
       claims: new SignupClaims(sql),
       tokens: await c.get(AccessTokenVerifierToken),
       events: await c.get(AuthEventSinkToken),
-      waitUntil: options.waitUntil,
     });
     return service;
   }, (service) => service.drain());
@@ -218,7 +214,6 @@ export function registerAuth(
         claims: new SignupClaims(sql),
         tokens: await c.get(AccessTokenVerifierToken),
         events: await c.get(AuthEventSinkToken),
-        waitUntil: options.waitUntil,
       },
     );
     return { original, abstracted: await c.get(AuthServiceToken) };

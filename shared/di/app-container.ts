@@ -40,8 +40,6 @@ export async function openTrackingDatabase(config: AppConfig): Promise<SqlClient
   return db;
 }
 
-type EdgeRuntimeGlobal = { EdgeRuntime?: { waitUntil(work: Promise<unknown>): void } };
-
 /**
  * Builds the container for one process: the one place that decides providers. Every
  * registration is lazy, so a function only pays for the services it resolves.
@@ -69,11 +67,8 @@ export function createAppContainer(config: AppConfig, shared: { sql?: SqlClient 
   registerObservability(container);
   registerDatabaseService(container);
   registerMigrator(container);
-  const edgeRuntime = (globalThis as EdgeRuntimeGlobal).EdgeRuntime;
-  registerAuth(container, {
-    supabaseJwtSecret: env.PROJECT_JWT_SECRET,
-    waitUntil: edgeRuntime ? (work) => edgeRuntime.waitUntil(work) : undefined,
-  });
+  // Work after the response reaches EdgeRuntime.waitUntil through BackgroundTasks.
+  registerAuth(container, { supabaseJwtSecret: env.PROJECT_JWT_SECRET });
   registerCoordinator(container, {
     database: DatabaseServiceToken,
     supabase: hasSupabase ? SupabaseAdminToken : undefined,
