@@ -28,6 +28,7 @@ import {
   addCounts,
   type BatchCounts,
   createMigration,
+  isFinished,
   latestMigration,
   loadMigration,
   markCompleted,
@@ -445,7 +446,7 @@ export class BatchMigrationEngine {
    */
   #continuable(migration: MigrationRow, dryRun: boolean): boolean {
     if (["pending", "running", "failed"].includes(migration.status)) return true;
-    return !dryRun && ["completed", "rolled_back"].includes(migration.status);
+    return !dryRun && isFinished(migration.status);
   }
 
   #checkCompatible(migration: MigrationRow, dryRun: boolean | undefined): MigrationRow {

@@ -9,6 +9,14 @@ import type { DuplicateEmail } from "./source.ts";
 
 export type MigrationStatus = "pending" | "running" | "completed" | "failed" | "rolled_back";
 
+/**
+ * A migration that has ended for good: completed, or rolled back by an operator. A call without
+ * an id (the cron) reports it and starts nothing: it must neither start over nor undo a rollback.
+ */
+export function isFinished(status: MigrationStatus): boolean {
+  return status === "completed" || status === "rolled_back";
+}
+
 export interface MigrationRow {
   readonly id: string;
   readonly source: string;

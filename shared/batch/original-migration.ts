@@ -15,7 +15,12 @@ import {
   runInputSchema,
 } from "./config.ts";
 import type { NextBatchPlan, RunResult } from "./engine.ts";
-import { latestMigration, loadMigration, type MigrationRow } from "./migration-state.ts";
+import {
+  isFinished,
+  latestMigration,
+  loadMigration,
+  type MigrationRow,
+} from "./migration-state.ts";
 import {
   type AdminUsersApi,
   type OriginalContext,
@@ -70,7 +75,7 @@ export class OriginalBatchMigration {
         passwordHashPattern: PASSWORD_HASH_PATTERN,
       }),
     };
-    const result = migration.status === "completed" || migration.status === "rolled_back"
+    const result = isFinished(migration.status)
       ? {
         processed: 0,
         migrated: 0,
@@ -174,8 +179,7 @@ export class OriginalBatchMigration {
     } else {
       const latest = await latestMigration(this.deps.db, this.sourceName, dryRun);
       if (latest && ["pending", "running"].includes(latest.status)) return latest;
-      // As the engine: cron must neither restart a finished migration nor undo a rollback.
-      if (latest && !dryRun && ["completed", "rolled_back"].includes(latest.status)) return latest;
+      if (latest && !dryRun && isFinished(latest.status)) return latest;
     }
     const newId = id ??
       `${dryRun ? "dry" : "per_user"}_${Date.now().toString(36)}_${
