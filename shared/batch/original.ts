@@ -341,8 +341,6 @@ export interface OriginalRunResult extends BatchCounts {
   readonly reachedEnd: boolean;
   /** Dry run: every rejected user (the original writes nothing then). */
   readonly failures: { id: string; email: string | null; reason: string }[];
-  /** Where a later invocation continues the listing. */
-  readonly nextPage?: number;
 }
 
 export interface OriginalRunOptions {
@@ -441,5 +439,5 @@ export async function runOriginal(
       break;
     }
   }
-  return { ...counts, pages, reachedEnd, failures, nextPage: page };
+  return { ...counts, pages, reachedEnd, failures };
 }
