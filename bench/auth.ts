@@ -34,11 +34,11 @@ import { hashPassword, verifyPassword } from "../shared/auth/passwords.ts";
 import { LoginRateLimiter } from "../shared/auth/rate-limiter.ts";
 import { SignupClaims } from "../shared/auth/signup-claims.ts";
 import { SupabaseAuthService } from "../shared/auth/supabase-auth-service.ts";
-import { loadMigrationFiles, runMigrations } from "../shared/db/migration-runner.ts";
-import { openPglite } from "../shared/db/pglite-client.ts";
-import { createAuthApi } from "../shared/standin/auth/app.ts";
-import { AUTH_SCHEMA_URL } from "../shared/standin/database.ts";
-import { createStandinKeys } from "../shared/standin/keys.ts";
+import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.ts";
+import { openPglite } from "../local/db/pglite-client.ts";
+import { createAuthApi } from "../local/standin/auth/app.ts";
+import { AUTH_SCHEMA_URL } from "../local/standin/database.ts";
+import { createStandinKeys } from "../local/standin/keys.ts";
 
 const PASSWORD = "correct-horse-battery";
 const TOKEN_SECRET = "bench-access-token-secret-0123456789abcdef";

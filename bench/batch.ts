@@ -24,12 +24,12 @@ import { BatchMigrationEngine } from "../shared/batch/engine.ts";
 import { runOriginal } from "../shared/batch/original.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../shared/batch/rules.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
-import { loadMigrationFiles, runMigrations } from "../shared/db/migration-runner.ts";
+import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
-import { createAuthApi } from "../shared/standin/auth/app.ts";
-import { AUTH_SCHEMA_URL, openStandinDatabase } from "../shared/standin/database.ts";
-import { createStandinKeys } from "../shared/standin/keys.ts";
+import { createAuthApi } from "../local/standin/auth/app.ts";
+import { AUTH_SCHEMA_URL, openStandinDatabase } from "../local/standin/database.ts";
+import { createStandinKeys } from "../local/standin/keys.ts";
 
 const USERS = 20_000;
 const BATCH = 5_000;

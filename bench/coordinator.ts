@@ -20,12 +20,12 @@ import type { CoordinatorOperations } from "../shared/coordinator/operations.ts"
 import { OriginalCoordinator } from "../shared/coordinator/original.ts";
 import { TaskRepository } from "../shared/coordinator/task-repository.ts";
 import { createCoordinatorApp, type VerifyToken } from "../shared/coordinator/routes.ts";
-import { DEMO_AGENTS, seedCoordinatorDemo } from "../shared/coordinator/seed.ts";
+import { DEMO_AGENTS, seedCoordinatorDemo } from "../local/standin/seed-coordinator.ts";
 import { STRATEGIES } from "../shared/coordinator/types.ts";
 import { createSqlDatabaseService } from "../shared/db/sql-database-service.ts";
-import { openStandinDatabase } from "../shared/standin/database.ts";
-import { createStandinKeys, verifyJwt } from "../shared/standin/keys.ts";
-import { createRestApi } from "../shared/standin/rest/rest-api.ts";
+import { openStandinDatabase } from "../local/standin/database.ts";
+import { createStandinKeys, verifyJwt } from "../local/standin/keys.ts";
+import { createRestApi } from "../local/standin/rest/rest-api.ts";
 import { createClient } from "@supabase/supabase-js";
 
 const WARMUP = 20;

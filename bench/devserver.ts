@@ -10,7 +10,7 @@
  * (they answer 501) it falls back to GET /auth/v1/health, i.e. the same fully started server.
  */
 import { fileURLToPath } from "node:url";
-import { KNOWN_FUNCTIONS } from "../shared/standin/functions-gateway.ts";
+import { KNOWN_FUNCTIONS } from "../local/standin/functions-gateway.ts";
 
 const TARGET_MS = 3000;
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -24,7 +24,7 @@ function freePort(): number {
 
 /** The local anon key is deterministic (fixed secret and issue date), as on `supabase start`. */
 async function anonKey(): Promise<string> {
-  const { createStandinKeys } = await import("../shared/standin/keys.ts");
+  const { createStandinKeys } = await import("../local/standin/keys.ts");
   return (await createStandinKeys()).anonKey;
 }
 

@@ -2,8 +2,8 @@
  * `deno task db:migrate`: applies migrations/ to DATABASE_URL (or SUPABASE_DB_URL), or to the
  * embedded PGlite data directory (PGLITE_DATA_DIR, default .data/pglite) when neither is set.
  */
-import { loadMigrationFiles, runMigrations } from "../shared/db/migration-runner.ts";
-import { openPglite } from "../shared/db/pglite-client.ts";
+import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.ts";
+import { openPglite } from "../local/db/pglite-client.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
 import { redactString } from "../shared/observability/redact.ts";

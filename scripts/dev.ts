@@ -14,9 +14,9 @@ import {
   DEFAULT_PORT,
   DEFAULT_SEED_USERS,
   startDevServer,
-} from "../shared/standin/dev-server.ts";
-import { lockDataDir } from "../shared/db/data-dir-lock.ts";
-import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR } from "../shared/standin/database.ts";
+} from "../local/standin/dev-server.ts";
+import { lockDataDir } from "../local/db/data-dir-lock.ts";
+import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR } from "../local/standin/database.ts";
 
 const USAGE = `Usage: deno task dev [options]
 

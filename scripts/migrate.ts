@@ -51,7 +51,7 @@ async function openTarget(io: CliIo): Promise<{ db: SqlClient; where: string }> 
   const url = io.env.DATABASE_URL ?? io.env.SUPABASE_DB_URL;
   if (url) return { db: openPostgres({ url, max: 4 }), where: redactString(url) };
   // The local stack: the dev server's data directory, with Supabase's auth schema and migrations.
-  const { openStandinDatabase, DEFAULT_DATA_DIR } = await import("../shared/standin/database.ts");
+  const { openStandinDatabase, DEFAULT_DATA_DIR } = await import("../local/standin/database.ts");
   const dataDir = io.env.PGLITE_DATA_DIR ?? DEFAULT_DATA_DIR;
   const opened = await openStandinDatabase({ dataDir });
   return { db: opened.db, where: `embedded PGlite at ${dataDir}` };

@@ -28,8 +28,8 @@ import type { RolloutState } from "../shared/ops/types.ts";
 import { registerOps } from "../shared/ops/register.ts";
 import { OpsServicesToken } from "../shared/ops/tokens.ts";
 import type { AppError, Result } from "../shared/result.ts";
-import { DataDirInUseError } from "../shared/db/data-dir-lock.ts";
-import { DEFAULT_DATA_DIR, openStandinDatabase } from "../shared/standin/database.ts";
+import { DataDirInUseError } from "../local/db/data-dir-lock.ts";
+import { DEFAULT_DATA_DIR, openStandinDatabase } from "../local/standin/database.ts";
 
 const USAGE = `Usage: deno task ops <command> [arguments] [options]
 

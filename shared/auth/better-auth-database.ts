@@ -3,152 +3,22 @@
  * container opened), so Better Auth's tables, auth.users and the tracking tables can be read and
  * written side by side.
  *
- * - postgres.js: kysely-postgres-js on the client's pool (transactions on a reserved connection).
- * - PGlite: our own driver. kysely-pglite-dialect sends BEGIN/COMMIT as plain queries on the one
- *   shared PGlite connection, so any query from another caller (the tracking tables, the Supabase
- *   stand-in) that arrives mid-transaction would silently join Better Auth's transaction. This
- *   driver instead runs Better Auth's transaction inside PGlite's own `transaction()`, whose mutex
- *   makes every other caller wait until COMMIT/ROLLBACK.
+ * - postgres.js (production): kysely-postgres-js on the client's pool (transactions on a reserved
+ *   connection).
+ * - A client that brings its own dialect (`kyselyDialect()`): the local PGlite client does, with
+ *   a driver that lives in local/ so the embedded database never enters a deployed graph.
  *
  * The Kysely instance never owns the database: destroying it does not close the SqlClient.
  */
-import type { PGlite, Transaction } from "@electric-sql/pglite";
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type DatabaseIntrospector,
-  type Dialect,
-  type Driver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type QueryResult,
-  type TransactionSettings,
-} from "kysely";
+import { type Dialect, Kysely } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import type postgres from "postgres";
 import type { SqlClient } from "../db/sql-client.ts";
 
-type Queryable = Pick<PGlite, "query"> | Transaction;
-
-class PgliteConnection implements DatabaseConnection {
-  /** Set while this connection holds a PGlite transaction. */
-  #transaction: Transaction | null = null;
-  #finish: { resolve: () => void; reject: (reason: unknown) => void } | null = null;
-  #outcome: Promise<void> | null = null;
-
-  constructor(private readonly pglite: PGlite) {}
-
-  get #target(): Queryable {
-    return this.#transaction ?? this.pglite;
-  }
-
-  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#target.query<R>(compiled.sql, [...compiled.parameters]);
-    return result.affectedRows !== undefined && result.affectedRows > 0
-      ? { rows: result.rows, numAffectedRows: BigInt(result.affectedRows) }
-      : { rows: result.rows };
-  }
-
-  async *streamQuery<R>(compiled: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
-    yield await this.executeQuery<R>(compiled);
-  }
-
-  async begin(settings: TransactionSettings): Promise<void> {
-    if (this.#outcome) throw new Error("transaction already open on this connection");
-    let started!: () => void;
-    const ready = new Promise<void>((resolve) => (started = resolve));
-    const finished = new Promise<void>((resolve, reject) => (this.#finish = { resolve, reject }));
-    this.#outcome = this.pglite.transaction(async (tx) => {
-      this.#transaction = tx;
-      if (settings.isolationLevel) {
-        await tx.query(`SET TRANSACTION ISOLATION LEVEL ${settings.isolationLevel}`);
-      }
-      started();
-      await finished;
-    }).finally(() => {
-      this.#transaction = null;
-      this.#finish = null;
-      this.#outcome = null;
-    });
-    // A transaction that cannot start rejects `outcome` before `ready` ever resolves.
-    await Promise.race([ready, this.#outcome]);
-  }
-
-  async end(commit: boolean): Promise<void> {
-    const outcome = this.#outcome;
-    const finish = this.#finish;
-    if (!outcome || !finish) throw new Error("no transaction open on this connection");
-    if (commit) {
-      finish.resolve();
-      await outcome;
-      return;
-    }
-    const rollback = new Error("rollback");
-    finish.reject(rollback);
-    await outcome.catch((error) => {
-      if (error !== rollback) throw error;
-    });
-  }
+/** A SqlClient that knows how Kysely should talk to it (local/db/pglite-client.ts). */
+export interface KyselyDialectSource {
+  kyselyDialect(): Dialect;
 }
-
-class PgliteDriver implements Driver {
-  constructor(private readonly pglite: PGlite) {}
-
-  async init(): Promise<void> {}
-
-  // Connections are cheap views on the one PGlite; PGlite itself serialises the queries.
-  acquireConnection(): Promise<DatabaseConnection> {
-    return Promise.resolve(new PgliteConnection(this.pglite));
-  }
-
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return (connection as PgliteConnection).begin(settings);
-  }
-
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return (connection as PgliteConnection).end(true);
-  }
-
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return (connection as PgliteConnection).end(false);
-  }
-
-  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`SAVEPOINT "${name}"`));
-  }
-
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`ROLLBACK TO SAVEPOINT "${name}"`));
-  }
-
-  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`RELEASE SAVEPOINT "${name}"`));
-  }
-
-  async releaseConnection(): Promise<void> {}
-
-  // The PGlite belongs to the SqlClient; closing it is the container's job.
-  async destroy(): Promise<void> {}
-}
-
-class SharedPgliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
-  createAdapter() {
-    return new PostgresAdapter();
-  }
-  createDriver(): Driver {
-    return new PgliteDriver(this.pglite);
-  }
-  createQueryCompiler() {
-    return new PostgresQueryCompiler();
-  }
-  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
-    return new PostgresIntrospector(db);
-  }
-}
-
 /** A postgres.js client whose `end()` is a no-op, so Kysely can never close the shared pool. */
 function borrowed(sql: postgres.Sql): postgres.Sql {
   return new Proxy(sql, {
@@ -160,19 +30,17 @@ function borrowed(sql: postgres.Sql): postgres.Sql {
 }
 
 /**
- * Kysely over the client's own connection. The client must come from openPglite / wrapPglite
- * (exposes `pglite`) or openPostgres (exposes `sql`).
+ * Kysely over the client's own connection. The client must come from openPostgres (exposes `sql`)
+ * or bring its own dialect.
  */
 // deno-lint-ignore no-explicit-any
 export function kyselyFor(db: SqlClient): Kysely<any> {
-  const withHandles = db as SqlClient & { pglite?: PGlite; sql?: postgres.Sql };
-  if (withHandles.pglite) {
-    return new Kysely({ dialect: new SharedPgliteDialect(withHandles.pglite) });
-  }
+  const withHandles = db as SqlClient & Partial<KyselyDialectSource> & { sql?: postgres.Sql };
+  if (withHandles.kyselyDialect) return new Kysely({ dialect: withHandles.kyselyDialect() });
   if (withHandles.sql) {
     return new Kysely({ dialect: new PostgresJSDialect({ postgres: borrowed(withHandles.sql) }) });
   }
   throw new Error(
-    "Better Auth needs a SqlClient from openPglite or openPostgres (with its pglite/sql handle)",
+    "Better Auth needs a SqlClient from openPostgres or one with kyselyDialect()",
   );
 }

@@ -5,6 +5,7 @@
  * successful login clears the email's bucket (not the IP's: one success must not unlock a
  * credential-stuffing source). Buckets are keyed by a SHA-256 of the email / IP, never in clear.
  */
+import { sha256Hex } from "../crypto/sha256.ts";
 import type { SqlClient } from "../db/sql-client.ts";
 import { AuthError } from "./errors.ts";
 
@@ -22,11 +23,6 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   email: { maxFailures: 10, windowSeconds: 15 * 60 },
   ip: { maxFailures: 100, windowSeconds: 15 * 60 },
 };
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 interface Bucket {
   readonly key: string;

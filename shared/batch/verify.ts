@@ -8,7 +8,7 @@
  * interrupted or resumed. Matching users get user_migration_status.data_validated = true.
  */
 import type { SqlClient } from "../db/sql-client.ts";
-import { sha256Hex } from "../db/migration-runner.ts";
+import { sha256Hex } from "../crypto/sha256.ts";
 import { NO_JIT } from "./batch-writer.ts";
 import type { MigrationRow } from "./migration-state.ts";
 import type { SourceAdapter } from "./source.ts";

@@ -2,11 +2,8 @@ import { createClient } from "@supabase/supabase-js";
 import { registerAuth } from "../auth/register.ts";
 import { AccessTokenVerifierToken } from "../auth/tokens.ts";
 import { registerBatch } from "../batch/register.ts";
-import type { AppConfig } from "../config/env.ts";
+import { type AppConfig, ConfigError } from "../config/env.ts";
 import { registerCoordinator } from "../coordinator/register.ts";
-import { openLocked, processDescription } from "../db/data-dir-lock.ts";
-import { loadMigrationFiles, runMigrations } from "../db/migration-runner.ts";
-import { openPglite } from "../db/pglite-client.ts";
 import { openPostgres } from "../db/postgres-client.ts";
 import { registerDatabaseService } from "../db/register.ts";
 import type { SqlClient } from "../db/sql-client.ts";
@@ -18,34 +15,37 @@ import { Container } from "./container.ts";
 import { ConfigToken, SqlToken, SupabaseAdminToken } from "./tokens.ts";
 
 /**
- * Opens the SQL database for tracking tables and flags. On the Supabase platform SUPABASE_DB_URL
- * is always present, so this is postgres.js there even when app data goes through PostgREST.
- * The embedded PGlite is ours to manage, so it is migrated on open; a real PostgreSQL is migrated
- * by `supabase db push` or `deno task db:migrate`, never from a request path.
+ * Opens the SQL database for tracking tables and flags: postgres.js on DATABASE_URL or
+ * SUPABASE_DB_URL (always present on the Supabase platform, even when app data goes through
+ * PostgREST). A real PostgreSQL is migrated by `supabase db push` or `deno task db:migrate`,
+ * never from a request path. The embedded PGlite is not reachable from here on purpose: it is
+ * local-only (local/db/) and must never enter a deployed module graph; the local stack opens it
+ * itself and passes it as `sql`.
  */
-export async function openTrackingDatabase(config: AppConfig): Promise<SqlClient> {
+export function openTrackingDatabase(config: AppConfig): Promise<SqlClient> {
   const url = config.env.DATABASE_URL ?? config.env.SUPABASE_DB_URL;
-  if (url) return openPostgres({ url, max: config.env.DATABASE_POOL_MAX });
-  const dataDir = config.database.provider === "pglite" ? config.database.dataDir : undefined;
-  // A persisted PGlite directory belongs to one process at a time (data-dir-lock.ts).
-  const db = dataDir
-    ? await openLocked(dataDir, processDescription(), () => openPglite({ dataDir }))
-    : await openPglite({});
-  try {
-    await runMigrations(db, await loadMigrationFiles());
-  } catch (error) {
-    await db.close();
-    throw error;
+  if (!url) {
+    return Promise.reject(
+      new ConfigError([{
+        variable: "SUPABASE_DB_URL",
+        message:
+          "a deployed function needs SUPABASE_DB_URL or DATABASE_URL; the embedded PGlite runs only in the local stack (npm run dev)",
+      }]),
+    );
   }
-  return db;
+  return Promise.resolve(openPostgres({ url, max: config.env.DATABASE_POOL_MAX }));
 }
 
 /**
  * Builds the container for one process: the one place that decides providers. Every
  * registration is lazy, so a function only pays for the services it resolves.
- * Tests and the dev server pass `sql` to share an already-open database.
+ * Tests, the CLIs and the dev server pass `sql` to share an already-open database (the embedded
+ * PGlite locally).
  */
-export function createAppContainer(config: AppConfig, shared: { sql?: SqlClient } = {}): Container {
+export function createAppContainer(
+  config: AppConfig,
+  shared: { sql?: SqlClient } = {},
+): Container {
   const container = new Container();
   const { env } = config;
   container.value(ConfigToken, config);

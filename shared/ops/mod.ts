@@ -43,6 +43,5 @@ export { createDashboardRoutes, type DashboardRoutesDeps } from "./dashboard/rou
 export { type DashboardData, loadDashboardData } from "./dashboard/data.ts";
 export { createOpsApp, type OpsAppOptions } from "./app.ts";
 export { createOpsServices, type OpsServices, type OpsServicesOptions } from "./services.ts";
-export { EVALUATE_PATH, evaluationRequestTask, inProcessEvaluationTask } from "./cron.ts";
 export { OpsServicesToken } from "./tokens.ts";
 export { type OpsRegisterOptions, registerOps } from "./register.ts";

@@ -5,9 +5,9 @@
  * - PostgreSQL 15 (when TEST_DATABASE_URL is set, as in CI): migrations run once into a template
  *   database; every test gets its own database cloned from it (CREATE DATABASE ... TEMPLATE).
  */
-import { openPglite } from "../../shared/db/pglite-client.ts";
+import { openPglite } from "../../local/db/pglite-client.ts";
 import { openPostgres } from "../../shared/db/postgres-client.ts";
-import { loadMigrationFiles, runMigrations } from "../../shared/db/migration-runner.ts";
+import { loadMigrationFiles, runMigrations } from "../../local/db/migration-runner.ts";
 import type { SqlClient, SqlDialect } from "../../shared/db/sql-client.ts";
 
 export const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL");

@@ -4,7 +4,7 @@
  * valid SQL that calls migrate-batch with the Vault-held URL and service-role key.
  */
 import assert from "node:assert/strict";
-import { listAppliedMigrations, loadMigrationFiles } from "../../shared/db/migration-runner.ts";
+import { listAppliedMigrations, loadMigrationFiles } from "../../local/db/migration-runner.ts";
 import type { SqlClient } from "../../shared/db/sql-client.ts";
 import { freshPglite, freshPostgres, TEST_DATABASE_URL } from "../helpers/db.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { freshPostgres, TEST_DATABASE_URL } from "../helpers/db.ts";
 import { type CliIo, main } from "../../scripts/migrate.ts";
-import { openStandinDatabase } from "../../shared/standin/database.ts";
+import { openStandinDatabase } from "../../local/standin/database.ts";
 import {
   AUTH_SCHEMA_SQL,
   countRows,

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { SqlClient } from "../../shared/db/sql-client.ts";
-import { openPglite } from "../../shared/db/pglite-client.ts";
-import { openStandinDatabase } from "../../shared/standin/database.ts";
+import { openPglite } from "../../local/db/pglite-client.ts";
+import { openStandinDatabase } from "../../local/standin/database.ts";
 import { freshPostgres, TEST_DATABASE_URL } from "../helpers/db.ts";
 
 const SCRIPT = new URL("../../scripts/ops.ts", import.meta.url).pathname;

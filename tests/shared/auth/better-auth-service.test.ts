@@ -8,7 +8,7 @@ import bcrypt from "bcryptjs";
 import { verifyAccessToken } from "../../../shared/auth/access-tokens.ts";
 import { hashKind, hashPassword } from "../../../shared/auth/passwords.ts";
 import type { StoredUser } from "../../../shared/auth/types.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { TEST_DATABASE_URL } from "../../helpers/db.ts";
 import {
   betterAuthOn,

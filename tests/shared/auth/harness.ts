@@ -26,9 +26,9 @@ import { SupabaseAuthService } from "../../../shared/auth/supabase-auth-service.
 import { UserSync } from "../../../shared/auth/user-sync.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { openPostgres } from "../../../shared/db/postgres-client.ts";
-import { createAuthApi } from "../../../shared/standin/auth/app.ts";
-import { AUTH_SCHEMA_URL } from "../../../shared/standin/database.ts";
-import { createStandinKeys, type StandinKeys } from "../../../shared/standin/keys.ts";
+import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { AUTH_SCHEMA_URL } from "../../../local/standin/database.ts";
+import { createStandinKeys, type StandinKeys } from "../../../local/standin/keys.ts";
 import { freshPglite, freshPostgres } from "../../helpers/db.ts";
 
 export const BETTER_AUTH_SECRET = "test-better-auth-secret-with-at-least-32-chars";

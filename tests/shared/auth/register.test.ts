@@ -14,7 +14,7 @@ import {
 } from "../../../shared/auth/tokens.ts";
 import { loadConfig } from "../../../shared/config/env.ts";
 import { createAppContainer } from "../../../shared/di/app-container.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { BETTER_AUTH_SECRET, email, openDatabase, PASSWORD, serveStandin } from "./harness.ts";
 
 Deno.test("registerAuth wires the dual-write service, token verification and reconciliation", async () => {

@@ -6,7 +6,7 @@
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 
 export const AUTH_SCHEMA_SQL = await Deno.readTextFile(
-  new URL("../../../shared/standin/auth-schema.sql", import.meta.url),
+  new URL("../../../local/standin/auth-schema.sql", import.meta.url),
 );
 
 /** bcrypt (cost 10) of "password123", computed once with bcryptjs. */

@@ -17,8 +17,8 @@ import { comparePlans } from "../../../shared/batch/plan.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../../../shared/batch/rules.ts";
 import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
-import { createAuthApi } from "../../../shared/standin/auth/app.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { betterAuthOn } from "../auth/harness.ts";
 import { AUTH_SCHEMA_SQL, countRows, PASSWORD, resetTables, seedAuthUsers } from "./helpers.ts";
 

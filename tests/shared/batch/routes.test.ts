@@ -14,8 +14,8 @@ import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { defaultRoutingConfig, staticRoutingSource } from "../../../shared/flags/resolve.ts";
 import { MemoryComparisonSink } from "../../../shared/migrator/comparison-store.ts";
 import { createMigrator } from "../../../shared/migrator/migrator.ts";
-import { createAuthApi } from "../../../shared/standin/auth/app.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { AUTH_SCHEMA_SQL, countRows, resetTables, seedAuthUsers } from "./helpers.ts";
 
 const keys = await createStandinKeys();

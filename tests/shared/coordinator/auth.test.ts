@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
 import { issueSessionTokens } from "../../../shared/auth/access-tokens.ts";
 import { verifyTokenWith } from "../../../shared/coordinator/auth.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 
 const keys = await createStandinKeys();
 const signing = { secret: "b".repeat(40), issuer: "urn:test:better-auth", ttlSeconds: 600 };

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { STRATEGIES } from "../../../shared/coordinator/types.ts";
-import { seededRandom } from "../../../shared/standin/seed.ts";
+import { seededRandom } from "../../../local/standin/seed.ts";
 import { insertAgents, insertTask, resetCoordinator, uuid } from "./fixtures.ts";
 import { coordinatorImplementations } from "./implementations.ts";
 

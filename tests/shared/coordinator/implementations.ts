@@ -9,7 +9,7 @@ import { TaskRepository } from "../../../shared/coordinator/task-repository.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { OriginalCoordinator } from "../../../shared/coordinator/original.ts";
 import { sqlProviders } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 import { dataProviders } from "./providers.ts";
 
 export interface OpenedImplementation {

@@ -14,7 +14,7 @@ import { STRATEGIES } from "../../../shared/coordinator/types.ts";
 import { createSqlDatabaseService } from "../../../shared/db/sql-database-service.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { sqlProviders } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 import { insertAgents, insertTask, resetCoordinator, uuid } from "./fixtures.ts";
 
 async function bothPaths(sql: SqlClient) {

@@ -10,7 +10,7 @@ import { createSqlDatabaseService } from "../../../shared/db/sql-database-servic
 import { createSupabaseDatabaseService } from "../../../shared/db/supabase-database-service.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { sqlProviders } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 
 export interface OpenedProvider {
   readonly db: IDatabaseService;

@@ -20,7 +20,7 @@ import { BackgroundTasks } from "../../../shared/migrator/background.ts";
 import { MemoryComparisonSink } from "../../../shared/migrator/comparison-store.ts";
 import { EdgeFunctionMigrator } from "../../../shared/migrator/migrator.ts";
 import { freshPglite } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 import { insertAgents, insertTask, uuid } from "./fixtures.ts";
 
 const DatabaseToken = token<IDatabaseService>("test.database");

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { sign } from "hono/jwt";
 import { createCoordinatorApp, type VerifyToken } from "../../../shared/coordinator/routes.ts";
-import { DEFAULT_LOCAL_JWT_SECRET, verifyJwt } from "../../../shared/standin/keys.ts";
+import { DEFAULT_LOCAL_JWT_SECRET, verifyJwt } from "../../../local/standin/keys.ts";
 import { insertAgents, insertTask, resetCoordinator, uuid } from "./fixtures.ts";
 import { coordinatorImplementations } from "./implementations.ts";
 import type { MigratorBinding } from "../../../shared/coordinator/routes.ts";

@@ -13,7 +13,7 @@ import { SqlDatabaseService } from "../../../shared/db/sql-database-service.ts";
 import { SupabaseDatabaseService } from "../../../shared/db/supabase-database-service.ts";
 import { AppError, err, ok, type Result } from "../../../shared/result.ts";
 import { sqlProviders } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 
 const FIXTURE_SQL = `
 CREATE TABLE contract_items (

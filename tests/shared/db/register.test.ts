@@ -6,7 +6,7 @@ import { SupabaseDatabaseService } from "../../../shared/db/supabase-database-se
 import { DatabaseServiceToken, SchemaCatalogToken } from "../../../shared/db/tokens.ts";
 import { createAppContainer } from "../../../shared/di/app-container.ts";
 import { freshPglite } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../standin/rest/serve-rest.ts";
+import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 
 Deno.test("registerDatabaseService picks the provider config names", async (t) => {
   const sql = await freshPglite();

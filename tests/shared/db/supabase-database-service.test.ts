@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createSupabaseDatabaseService } from "../../../shared/db/supabase-database-service.ts";
-import { createStandinKeys } from "../../../shared/standin/keys.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 
 Deno.test("bad names and arguments are refused before any request is sent", async () => {
   const keys = await createStandinKeys();

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
-import { type DevServer, startDevServer } from "../../../shared/standin/dev-server.ts";
-import type { FunctionRegistry } from "../../../shared/standin/functions-gateway.ts";
+import { type DevServer, startDevServer } from "../../../local/standin/dev-server.ts";
+import type { FunctionRegistry } from "../../../local/standin/functions-gateway.ts";
 
 /** Meets the default policy (8+ characters) with room to spare; never a real secret. */
 export const GOOD_PASSWORD = "Correct-Horse-42";

@@ -8,10 +8,7 @@ import {
   isFunctionName,
 } from "../../../shared/functions/registry.ts";
 import { LoggerToken } from "../../../shared/observability/tokens.ts";
-import {
-  KNOWN_FUNCTIONS,
-  loadFunctionRegistry,
-} from "../../../shared/standin/functions-gateway.ts";
+import { KNOWN_FUNCTIONS, loadFunctionRegistry } from "../../../local/standin/functions-gateway.ts";
 
 Deno.test("the registry names the four functions the dev gateway and config.toml expect", async () => {
   assert.deepEqual([...FUNCTION_NAMES], ["signup", "login", "coordinator", "migrate-batch"]);

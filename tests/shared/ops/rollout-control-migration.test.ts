@@ -4,7 +4,7 @@
  * evaluate route with the Vault-held key (checked against pg_net/Vault look-alikes on PGlite).
  */
 import assert from "node:assert/strict";
-import { listAppliedMigrations, loadMigrationFiles } from "../../../shared/db/migration-runner.ts";
+import { listAppliedMigrations, loadMigrationFiles } from "../../../local/db/migration-runner.ts";
 import { freshPglite } from "../../helpers/db.ts";
 
 const NAME = "20261123000700_rollout_control.sql";

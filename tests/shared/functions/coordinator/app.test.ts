@@ -9,10 +9,10 @@
  * API of the migrate-batch function, and flags are read without a cache (FLAGS_CACHE_TTL_MS=0).
  */
 import assert from "node:assert/strict";
-import { demoAgentId, demoTaskId } from "../../../../shared/coordinator/seed.ts";
+import { demoAgentId, demoTaskId } from "../../../../local/standin/seed-coordinator.ts";
 import { MigrationRuntimeToken } from "../../../../shared/migrator/tokens.ts";
-import { type DevServer, startDevServer } from "../../../../shared/standin/dev-server.ts";
-import { DEMO_ACCOUNT } from "../../../../shared/standin/seed-legacy-users.ts";
+import { type DevServer, startDevServer } from "../../../../local/standin/dev-server.ts";
+import { DEMO_ACCOUNT } from "../../../../local/standin/seed-legacy-users.ts";
 
 const UNKNOWN_TASK = "00000000-0000-4000-b000-ffffffffffff";
 

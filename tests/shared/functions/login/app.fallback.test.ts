@@ -32,8 +32,8 @@ import {
   FUNCTION_NAMES,
   isFunctionName,
 } from "../../../../shared/functions/registry.ts";
-import { openStandinDatabase } from "../../../../shared/standin/database.ts";
-import type { FunctionRegistry } from "../../../../shared/standin/functions-gateway.ts";
+import { openStandinDatabase } from "../../../../local/standin/database.ts";
+import type { FunctionRegistry } from "../../../../local/standin/functions-gateway.ts";
 import {
   assertAuthContract,
   assertErrorCode,

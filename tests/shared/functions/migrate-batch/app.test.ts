@@ -7,7 +7,7 @@
  * original implementation.
  */
 import assert from "node:assert/strict";
-import { startDevServer } from "../../../../shared/standin/dev-server.ts";
+import { startDevServer } from "../../../../local/standin/dev-server.ts";
 import { RuntimeFlagsStore } from "../../../../shared/flags/store.ts";
 import {
   assertAuthContract,
@@ -17,7 +17,7 @@ import {
   GOOD_PASSWORD,
   uniqueEmail,
 } from "../auth-e2e-helpers.ts";
-import { demoPasswordFor } from "../../../../shared/standin/seed-legacy-users.ts";
+import { demoPasswordFor } from "../../../../local/standin/seed-legacy-users.ts";
 
 const SEEDED_USERS = 60;
 const BATCH_SIZE = 8;

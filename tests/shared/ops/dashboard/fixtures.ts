@@ -5,7 +5,7 @@
 import type { SqlClient } from "../../../../shared/db/sql-client.ts";
 import { simulateTraffic } from "../helpers.ts";
 
-const AUTH_SCHEMA = new URL("../../../../shared/standin/auth-schema.sql", import.meta.url);
+const AUTH_SCHEMA = new URL("../../../../local/standin/auth-schema.sql", import.meta.url);
 
 export async function seedDashboard(db: SqlClient, now: Date): Promise<void> {
   await db.exec(await Deno.readTextFile(AUTH_SCHEMA));

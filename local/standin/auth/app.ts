@@ -1,0 +1,126 @@
+/**
+ * The local stand-in for Supabase Auth (GoTrue v2): the endpoints supabase-js v2 uses, on
+ * Supabase's own auth schema (shared/standin/auth-schema.sql), with GoTrue's status codes and
+ * error bodies. Mount it at /auth/v1:
+ *
+ *   const api = createAuthApi({ sql, keys, issuer: `${url}/auth/v1` });
+ *   new Hono().route("/auth/v1", api);
+ *
+ * Never deployed: with SUPABASE_URL pointing at a real project, real GoTrue answers instead.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { SqlClient } from "../../../shared/db/sql-client.ts";
+import { redactString } from "../../../shared/observability/redact.ts";
+import type { StandinKeys } from "../keys.ts";
+import { adminRoutes } from "./routes-admin.ts";
+import type { AuthDeps } from "./deps.ts";
+import {
+  API_VERSION_HEADER,
+  apiVersionHeaders,
+  GoTrueError,
+  gotrueErrorBody,
+  OAuthStyleError,
+} from "./errors.ts";
+import { requireApiKey } from "./guards.ts";
+import { DEFAULT_MIN_PASSWORD_LENGTH } from "./passwords.ts";
+import { userRoutes } from "./routes-user.ts";
+import { DEFAULT_AUDIENCE } from "./users.ts";
+
+export interface AuthApiOptions {
+  /** A database holding auth-schema.sql (PGlite or PostgreSQL). */
+  readonly sql: SqlClient;
+  /** JWT secret plus the anon and service-role keys the gateway accepts. */
+  readonly keys: StandinKeys;
+  /** The API's public URL, used as the tokens' `iss`. Default http://127.0.0.1:54321/auth/v1. */
+  readonly issuer?: string;
+  /** Access-token lifetime (GoTrue's JWT_EXP). Default 3600. */
+  readonly accessTokenTtlSeconds?: number;
+  /** How long a rotated refresh token may still be replayed (GoTrue default 10 s). */
+  readonly refreshTokenReuseIntervalSeconds?: number;
+  /** Default 6, as `supabase init` configures. */
+  readonly minPasswordLength?: number;
+  /** Confirm signups at once and return a session (Supabase local default). Default true. */
+  readonly autoconfirm?: boolean;
+  /** Called with every unexpected (500) error; the default logs a redacted line to stderr. */
+  readonly onUnexpectedError?: (error: unknown) => void;
+}
+
+function logUnexpected(error: unknown): void {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`[auth] unexpected failure: ${redactString(message)}`);
+}
+
+export function createAuthApi(options: AuthApiOptions): Hono {
+  const deps: AuthDeps = {
+    sql: options.sql,
+    keys: options.keys,
+    tokens: {
+      jwtSecret: options.keys.jwtSecret,
+      issuer: options.issuer ?? "http://127.0.0.1:54321/auth/v1",
+      ttlSeconds: options.accessTokenTtlSeconds ?? 3600,
+    },
+    autoconfirm: options.autoconfirm ?? true,
+    minPasswordLength: options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
+    refreshTokenReuseIntervalSeconds: options.refreshTokenReuseIntervalSeconds ?? 10,
+    audience: DEFAULT_AUDIENCE,
+  };
+  const onUnexpected = options.onUnexpectedError ?? logUnexpected;
+
+  const app = new Hono();
+  // GoTrue answers browsers from any origin; supabase-js needs these response headers visible.
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => origin || "*",
+      allowHeaders: [
+        "apikey",
+        "authorization",
+        "content-type",
+        "x-client-info",
+        API_VERSION_HEADER.toLowerCase(),
+      ],
+      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Total-Count", "Link", API_VERSION_HEADER],
+      credentials: true,
+    }),
+  );
+  app.use("*", async (c, next) => {
+    await next();
+    for (
+      const [name, value] of Object.entries(apiVersionHeaders(c.req.header(API_VERSION_HEADER)))
+    ) {
+      c.res.headers.set(name, value);
+    }
+  });
+  app.use("*", requireApiKey(options.keys));
+  app.route("/", userRoutes(deps));
+  app.route("/", adminRoutes(deps));
+
+  app.onError((error, c) => {
+    const version = c.req.header(API_VERSION_HEADER);
+    if (error instanceof GoTrueError || error instanceof OAuthStyleError) {
+      const { status, body } = gotrueErrorBody(error, version);
+      return c.json(body, status as 400, apiVersionHeaders(version));
+    }
+    onUnexpected(error);
+    const { status, body } = gotrueErrorBody(
+      new GoTrueError(
+        500,
+        "unexpected_failure",
+        "Unexpected failure, please check server logs for more information",
+      ),
+      version,
+    );
+    return c.json(body, status as 500, apiVersionHeaders(version));
+  });
+  app.notFound((c) => {
+    const version = c.req.header(API_VERSION_HEADER);
+    const { status, body } = gotrueErrorBody(
+      new GoTrueError(404, "not_found", "Not Found"),
+      version,
+    );
+    return c.json(body, status as 404, apiVersionHeaders(version));
+  });
+  return app;
+}
