@@ -18,6 +18,7 @@ import { betterAuth } from "better-auth";
 import type { SqlClient } from "../db/sql-client.ts";
 import { redactSecrets, redactString } from "../observability/redact.ts";
 import { kyselyFor } from "./better-auth-database.ts";
+import { betterAuthPlugins, type BetterAuthPluginSetup } from "./better-auth-plugins.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
 import { hashPassword, isLegacyHash, verifyPassword } from "./passwords.ts";
 
@@ -61,6 +62,8 @@ export interface BetterAuthSetup {
   readonly sessionTtlSeconds?: number;
   /** Default: JSON lines on stderr. */
   readonly log?: BetterAuthLogSink;
+  /** Admin, anonymous, phone-number and two-factor plugins (better-auth-plugins.ts). */
+  readonly plugins?: BetterAuthPluginSetup;
 }
 
 const SEVEN_DAYS_S = 7 * 24 * 3600;
@@ -103,6 +106,7 @@ export function createBetterAuth(setup: BetterAuthSetup) {
     baseURL: setup.baseURL ?? "http://localhost",
     database: { db: kyselyFor(setup.db), type: "postgres", transaction: true },
     telemetry: { enabled: false },
+    plugins: betterAuthPlugins(setup.plugins),
     // Our rate limiter is database-backed (rate-limiter.ts); Better Auth's only guards its HTTP
     // handler, which we do not mount.
     rateLimit: { enabled: false },
