@@ -24,6 +24,7 @@ import type { SourceAdapter } from "../shared/batch/source.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
+import { dryRunFrom } from "../shared/config/env.ts";
 import { redactString } from "../shared/observability/redact.ts";
 import { AppError } from "../shared/result.ts";
 
@@ -124,6 +125,18 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     io.err(
       `${needsId ? `${command} needs a migration id` : `unknown command ${command}`}\n${USAGE}\n`,
     );
+    return 2;
+  }
+  // DRY_RUN=true: this CLI only plans, as migrate-batch does (run/resume become dry runs).
+  let dryRunOnly: boolean;
+  try {
+    dryRunOnly = dryRunFrom(io.env);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (dryRunOnly && command === "rollback") {
+    io.err("DRY_RUN is set: this CLI only plans, and a rollback deletes migrated users\n");
     return 2;
   }
   if (command === "rollback" && !values.yes) {
@@ -228,14 +241,16 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     }
 
     // dry-run, run, resume: keep taking batches until the migration is done.
-    const dryRun = command === "dry-run";
+    const dryRun = command === "dry-run" || dryRunOnly;
+    if (dryRunOnly && command !== "dry-run") say(`DRY_RUN is set: ${command} plans only\n`);
     let migrationId = command === "resume" ? id : undefined;
     let result: RunResult;
     let batches = 0;
     for (;;) {
       result = await engine.run({
         ...(migrationId !== undefined && { migration_id: migrationId }),
-        ...(command !== "resume" && { dry_run: dryRun }),
+        // A resume keeps the migration's own kind, except that DRY_RUN never resumes a real one.
+        ...((command !== "resume" || dryRunOnly) && { dry_run: dryRun }),
         ...(batchSize !== undefined && { batch_size: batchSize }),
         ...(maxBatches !== undefined && { max_batches: maxBatches - batches }),
       });

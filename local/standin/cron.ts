@@ -116,10 +116,14 @@ export class LocalCron {
   }
 }
 
-/** The run pg_net performs: POST {base}/functions/v1/migrate-batch with the service-role key. */
+/**
+ * The run pg_net performs: POST {base}/functions/v1/migrate-batch with the service-role key and
+ * the body `{}` (as the pg_cron job does), or `body` (e.g. `{ engine: "per_user" }` in tests).
+ */
 export function migrateBatchTask(
   baseUrl: string,
   serviceRoleKey: string,
+  body: Readonly<Record<string, unknown>> = {},
 ): (signal: AbortSignal) => Promise<TickResult> {
   return async (signal) => {
     const response = await fetch(`${baseUrl}/functions/v1/migrate-batch`, {
@@ -129,7 +133,7 @@ export function migrateBatchTask(
         Authorization: `Bearer ${serviceRoleKey}`,
         apikey: serviceRoleKey,
       },
-      body: "{}",
+      body: JSON.stringify(body),
       signal,
     });
     const text = await response.text();

@@ -54,8 +54,14 @@ export interface DevServerOptions {
   readonly seedUsers?: number;
   /** Seeders to run on first start (default DEFAULT_SEEDERS); [] disables seeding. */
   readonly seeders?: readonly Seeder[];
-  /** Local cron calling migrate-batch: interval in ms (default 10 s), or false to switch it off. */
-  readonly cron?: { readonly intervalMs?: number } | false;
+  /**
+   * Local cron calling migrate-batch: interval in ms (default 10 s) and the body it posts
+   * (default `{}`, as the pg_cron job), or false to switch it off.
+   */
+  readonly cron?: {
+    readonly intervalMs?: number;
+    readonly body?: Readonly<Record<string, unknown>>;
+  } | false;
   readonly jwtSecret?: string;
   /**
    * Environment for loadConfig (scripts/dev.ts passes Deno.env.toObject()). The stand-in sets
@@ -118,7 +124,6 @@ export function devServerEnv(
     SUPABASE_SECRET_KEYS: undefined,
     SUPABASE_DB_URL: undefined,
     DATABASE_URL: undefined,
-    BETTER_AUTH_DATABASE_URL: undefined,
     DATABASE_PROVIDER: "pglite",
     PGLITE_DATA_DIR: dataDir ?? undefined,
   } as RawEnv;
@@ -235,7 +240,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const cron = cronInterval === null ? null : new LocalCron({
       name: "local cron → migrate-batch",
       intervalMs: cronInterval,
-      task: migrateBatchTask(url, keys.serviceRoleKey),
+      task: migrateBatchTask(url, keys.serviceRoleKey, options.cron ? options.cron.body : {}),
       log,
     });
     // Rollout evaluation on the same schedule, as the pg_cron job does in production.

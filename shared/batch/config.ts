@@ -51,8 +51,17 @@ export function rulesOf(options: MigrationRules): MigrationRules {
   };
 }
 
+/**
+ * The two engines behind POST /: the set-based SQL engine (the production default, also for the
+ * cron's `{}`) and the per-user supabase-js original (the comparison baseline).
+ */
+export const BATCH_ENGINES = ["set_based", "per_user"] as const;
+export type BatchEngineName = (typeof BATCH_ENGINES)[number];
+
 export const runInputSchema = z.object({
   migration_id: migrationIdSchema.optional(),
+  /** Which engine must serve this run (default set_based); see BATCH_ENGINES. */
+  engine: z.enum(BATCH_ENGINES).optional(),
   batch_size: batchSizeSchema.optional(),
   dry_run: z.boolean().optional(),
   /** 0 creates (or looks up) the migration and reports on it without taking a batch. */

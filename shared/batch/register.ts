@@ -12,7 +12,7 @@ import { ConfigToken } from "../di/tokens.ts";
 import { openPostgres } from "../db/postgres-client.ts";
 import type { SqlClient } from "../db/sql-client.ts";
 import type { Handler } from "../migrator/types.ts";
-import type { EngineOptionsInput } from "./config.ts";
+import type { BatchEngineName, EngineOptionsInput } from "./config.ts";
 import { BatchMigrationEngine } from "./engine.ts";
 import { type LegacySourceOptions, LegacyTableSource } from "./legacy-source.ts";
 import { OriginalBatchMigration } from "./original-migration.ts";
@@ -90,14 +90,25 @@ export async function buildBatchHandlers(
 ): Promise<{ abstracted: Handler; original: Handler | null }> {
   const engine = await container.get(BatchEngineToken);
   const auth = await container.get(BatchAuthToken);
-  const handlerFor = (operations: Parameters<typeof createBatchApp>[0]["operations"]) =>
+  const { env } = await container.get(ConfigToken);
+  const handlerFor = (
+    operations: Parameters<typeof createBatchApp>[0]["operations"],
+    engineName: BatchEngineName,
+  ) =>
     toMigratorHandler(
-      createBatchApp({ operations, engine, auth, maxBodyBytes: options.maxBodyBytes }),
+      createBatchApp({
+        operations,
+        engine,
+        auth,
+        maxBodyBytes: options.maxBodyBytes,
+        engineName,
+        dryRunOnly: env.DRY_RUN,
+      }),
     );
   return {
-    abstracted: handlerFor(engine),
+    abstracted: handlerFor(engine, "set_based"),
     original: container.has(OriginalBatchMigrationToken)
-      ? handlerFor(await container.get(OriginalBatchMigrationToken))
+      ? handlerFor(await container.get(OriginalBatchMigrationToken), "per_user")
       : null,
   };
 }

@@ -2,7 +2,8 @@
  * The migrate-batch API as a Hono sub-app, mounted under the function's base path
  * (`/migrate-batch`; Supabase routes `/functions/v1/migrate-batch/...` there):
  *
- *   POST /          { migration_id?, batch_size?, dry_run?, max_batches?, budget_ms? } run/continue
+ *   POST /          { migration_id?, engine?, batch_size?, dry_run?, max_batches?, budget_ms? }
+ *                   run/continue (engine: set_based, the default, or per_user)
  *   POST /plan      { migration_id?, batch_size?, after_id? } the next batch's plan (no write)
  *   POST /rollback  { migration_id, confirm: true }
  *   POST /verify    { migration_id, max_ids? }
@@ -19,7 +20,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { z } from "zod";
-import { appErrorResponse, HttpError } from "../http/errors.ts";
+import { appErrorResponse, HttpError, notFoundResponse } from "../http/errors.ts";
 import { parseJsonBytes, validate } from "../http/validation.ts";
 import type {
   Handler,
@@ -29,6 +30,7 @@ import type {
 } from "../migrator/types.ts";
 import { AppError } from "../result.ts";
 import {
+  type BatchEngineName,
   type PlanInput,
   planInputSchema,
   rollbackInputSchema,
@@ -59,6 +61,10 @@ export interface BatchRoutesDeps {
   readonly auth: BatchAuth;
   /** Larger bodies are refused with 413 (default 64 KiB). */
   readonly maxBodyBytes?: number;
+  /** Which engine `operations` is: a run asking for the other one is refused (409). */
+  readonly engineName?: BatchEngineName;
+  /** DRY_RUN: every run is a dry run (nothing migrated) and rollback is refused. */
+  readonly dryRunOnly?: boolean;
 }
 
 export type MigratorBinding =
@@ -137,6 +143,18 @@ const NOT_COMMITTED = new AppError(
   { reason: "not_committed" },
 );
 
+const DRY_RUN_REFUSES = (what: string) =>
+  new HttpError(409, "conflict", `DRY_RUN is set: this deployment only plans, and ${what}`, {
+    variable: "DRY_RUN",
+  });
+
+/** Under DRY_RUN every run is a dry run; asking for a real one is refused, not downgraded. */
+function dryRunOf(body: RunInput, dryRunOnly: boolean | undefined): RunInput {
+  if (!dryRunOnly) return body;
+  if (body.dry_run === false) throw DRY_RUN_REFUSES("dry_run: false would migrate users");
+  return { ...body, dry_run: true };
+}
+
 export function createBatchRoutes(deps: BatchRoutesDeps): Hono<BatchEnv> {
   const maxBytes = deps.maxBodyBytes ?? 64 * 1024;
   const app = new Hono<BatchEnv>({ strict: false });
@@ -147,7 +165,18 @@ export function createBatchRoutes(deps: BatchRoutesDeps): Hono<BatchEnv> {
   });
 
   app.post("/", async (c) => {
-    const body = await input(c, runInputSchema, maxBytes, true);
+    const body = dryRunOf(await input(c, runInputSchema, maxBytes, true), deps.dryRunOnly);
+    if (body.engine !== undefined && deps.engineName && body.engine !== deps.engineName) {
+      // Never a silent substitute: the caller asked for one engine and would get the other.
+      throw new HttpError(
+        409,
+        "conflict",
+        `engine ${body.engine} cannot serve this run (it reached the ${deps.engineName} engine): ` +
+          "the per-user engine needs SUPABASE_URL and a service key, and the kill switch " +
+          "(force_original) sends every run to it",
+        { field: "engine" },
+      );
+    }
     const handler = c.env?.handler;
     if (handler?.mode === "plan") {
       // A shadow of a run: describe the next batch, write nothing.
@@ -170,6 +199,7 @@ export function createBatchRoutes(deps: BatchRoutesDeps): Hono<BatchEnv> {
 
   app.post("/rollback", async (c) => {
     const body = await input(c, rollbackInputSchema, maxBytes, false);
+    if (deps.dryRunOnly) throw DRY_RUN_REFUSES("a rollback deletes migrated users");
     const handler = c.env?.handler;
     if (handler && !handler.claimCommit()) throw NOT_COMMITTED;
     return c.json(await deps.engine.rollback(body));
@@ -200,6 +230,9 @@ export function createBatchRoutes(deps: BatchRoutesDeps): Hono<BatchEnv> {
 export function createBatchApp(deps: BatchRoutesDeps, basePath = "/migrate-batch"): Hono<BatchEnv> {
   const app = new Hono<BatchEnv>({ strict: false }).basePath(basePath);
   app.route("/", createBatchRoutes(deps));
+  // The project's JSON error shape, not Hono's plain-text "404 Not Found" (authorised callers
+  // only: the routes' auth middleware answers 401 first).
+  app.notFound((c) => notFoundResponse(c.req.method, c.req.path));
   return app;
 }
 
@@ -231,6 +264,26 @@ export const MIGRATE_BATCH_POLICY: MigratorPolicy = {
     return OPERATIONS[`${req.method} ${path === "" ? "/" : path}`] ??
       { name: "batch.unknown", safety: "write", shadow: "off" };
   },
+  // A run names no user, so a rollout percentage means nothing for it: the set-based engine is
+  // the production default (the cron's `{}` included) and the per-user original runs only when
+  // asked for (`engine: "per_user"`) or forced by the kill switch.
+  pinnedPath(req, body) {
+    if (MIGRATE_BATCH_POLICY.classify(req).name !== "batch.run") return undefined;
+    return requestedEngine(body) === "per_user" ? "original" : "abstracted";
+  },
   // Timings differ between any two runs.
   volatilePaths: ["elapsed_ms"],
 };
+
+/** The `engine` field of a run's JSON body, if it names one (validation is the route's job). */
+function requestedEngine(body: Uint8Array | null): unknown {
+  if (body === null || body.byteLength === 0) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    return parsed && typeof parsed === "object"
+      ? (parsed as { engine?: unknown }).engine
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

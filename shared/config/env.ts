@@ -37,6 +37,23 @@ export type MigrationMode = (typeof MIGRATION_MODES)[number];
 export type CanarySelection = (typeof CANARY_SELECTIONS)[number];
 export type DatabaseProviderName = (typeof DATABASE_PROVIDERS)[number];
 
+/**
+ * Why Better Auth cannot live in a database of its own here. Every piece that keeps the two
+ * systems consistent is one SQL statement or one trigger over both sets of tables: the batch
+ * copies users with `INSERT INTO "user" … SELECT … FROM auth.users` in one transaction per batch
+ * (shared/batch/statements.ts), the change capture is triggers on auth.users and on Better Auth's
+ * tables writing one `identity_change_outbox` (migrations/20261206000200), and verify, status and
+ * the dual-write bookkeeping join auth.users with "user". PostgreSQL has no cross-database
+ * statement or transaction, so a second database would turn each of those into a non-atomic
+ * two-phase copy. Refusing the variable is honest; ignoring it would put Better Auth's users
+ * somewhere the operator did not ask for.
+ */
+export const SEPARATE_BETTER_AUTH_DATABASE =
+  "not supported: Better Auth's tables must be in the project database (SUPABASE_DB_URL / DATABASE_URL), " +
+  "next to auth.users, because the batch copy (INSERT … SELECT from auth.users), the change-capture " +
+  "triggers and their outbox, verify and dual-write bookkeeping are single statements and " +
+  "transactions over both; unset BETTER_AUTH_DATABASE_URL";
+
 export const envSchema = z.object({
   SUPABASE_URL: z.url().optional(),
   SUPABASE_ANON_KEY: z.string().min(1).optional(),
@@ -50,7 +67,11 @@ export const envSchema = z.object({
   PGLITE_DATA_DIR: z.string().min(1).optional(),
   BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BETTER_AUTH_URL: z.url().optional(),
-  BETTER_AUTH_DATABASE_URL: postgresUrl.optional(),
+  /**
+   * Not supported: kept in the schema only so that setting it stops start-up with the reason
+   * (see superRefine) instead of being silently ignored.
+   */
+  BETTER_AUTH_DATABASE_URL: z.string().optional(),
   SENTRY_DSN: z.url().optional(),
   SENTRY_ENVIRONMENT: z.string().min(1).default("development"),
   SENTRY_TRACES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
@@ -88,6 +109,13 @@ export const envSchema = z.object({
   OPS_ALERT_WEBHOOK_URL: z.url().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 }).superRefine((env, ctx) => {
+  if (env.BETTER_AUTH_DATABASE_URL !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["BETTER_AUTH_DATABASE_URL"],
+      message: SEPARATE_BETTER_AUTH_DATABASE,
+    });
+  }
   if (env.MIGRATION_MODE !== "supabase_only" && !env.BETTER_AUTH_SECRET) {
     ctx.addIssue({
       code: "custom",
@@ -111,6 +139,15 @@ export const envSchema = z.object({
     });
   }
 });
+
+/** DRY_RUN as the schema reads it, for CLIs that do not load the whole config. Throws ConfigError. */
+export function dryRunFrom(raw: Record<string, string | undefined>): boolean {
+  const parsed = envSchema.shape.DRY_RUN.safeParse(raw.DRY_RUN === "" ? undefined : raw.DRY_RUN);
+  if (!parsed.success) {
+    throw new ConfigError([{ variable: "DRY_RUN", message: parsed.error.issues[0]!.message }]);
+  }
+  return parsed.data;
+}
 
 export type RawEnv = z.input<typeof envSchema>;
 export type Env = z.output<typeof envSchema>;

@@ -25,7 +25,7 @@ import type { Logger } from "../observability/logger.ts";
 import { captureException, withSentryRequest } from "../observability/sentry.ts";
 import { bodyLimitMiddleware } from "./body-limit.ts";
 import { corsMiddleware } from "./cors.ts";
-import { errorResponse, toHttpError } from "./errors.ts";
+import { clippedPath, errorResponse, notFoundResponse, toHttpError } from "./errors.ts";
 import { REQUEST_ID_HEADER, requestIdFor, withRequestIdHeader } from "./request-id.ts";
 
 export interface FunctionVariables {
@@ -58,7 +58,6 @@ export interface FunctionAppOptions {
 
 const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-const MAX_PATH_IN_MESSAGE = 200;
 
 export function createFunctionApp(name: string, options: FunctionAppOptions): FunctionApp {
   if (!FUNCTION_NAME.test(name)) {
@@ -162,9 +161,7 @@ function internalError(c: Context<FunctionEnv>, log: Logger, error: unknown): Re
 
 function notFoundOrMethodNotAllowed(app: Hono<FunctionEnv>): NotFoundHandler<FunctionEnv> {
   return (c) => {
-    const path = c.req.path.length > MAX_PATH_IN_MESSAGE
-      ? `${c.req.path.slice(0, MAX_PATH_IN_MESSAGE)}…`
-      : c.req.path;
+    const path = clippedPath(c.req.path);
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       return errorResponse(
@@ -175,7 +172,7 @@ function notFoundOrMethodNotAllowed(app: Hono<FunctionEnv>): NotFoundHandler<Fun
         { Allow: allowed.join(", ") },
       );
     }
-    return errorResponse(404, "not_found", `No route for ${c.req.method} ${path}`);
+    return notFoundResponse(c.req.method, c.req.path);
   };
 }
 

@@ -97,6 +97,18 @@ export function errorResponse(
   return Response.json(errorBody(code, message, details), { status, headers });
 }
 
+const MAX_PATH_IN_MESSAGE = 200;
+
+/** 404 in the one error shape, for any app (the base app's and mounted sub-apps' notFound). */
+export function notFoundResponse(method: string, path: string): Response {
+  return errorResponse(404, "not_found", `No route for ${method} ${clippedPath(path)}`);
+}
+
+/** A path short enough to echo in a message. */
+export function clippedPath(path: string): string {
+  return path.length > MAX_PATH_IN_MESSAGE ? `${path.slice(0, MAX_PATH_IN_MESSAGE)}…` : path;
+}
+
 /**
  * The HTTP form of an AppError. 4xx keep their message and details (they describe the client's
  * input); 5xx are replaced by a generic message without details.

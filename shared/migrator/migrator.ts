@@ -6,7 +6,7 @@
  * Per request:
  * 1. request id (a valid incoming x-request-id, else a new UUID); body read once (bounded);
  * 2. routing config (runtime flags over env, cached) → operation policy → routing identity →
- *    decision: kill switch → canary → sticky percentage (routing.ts);
+ *    decision: kill switch → policy pin → canary → sticky percentage (routing.ts);
  * 3. original: run it. abstracted: run it under MIGRATION_FALLBACK_TIMEOUT when fallback is on;
  *    on a throw, a 5xx or the timeout, the original serves the request only when repeating is
  *    safe (read_only/idempotent, or the attempt never claimed a commit). An attempt that claimed a
@@ -130,6 +130,7 @@ export class EdgeFunctionMigrator {
       const identity = this.#identity(req, body);
       const decision = decideRoute(routing.config, identity, {
         rolloutSalt: this.#options.policy.rolloutSalt,
+        pinned: this.#pinned(req, body),
       });
       const path = new URL(req.url).pathname;
       const context = { requestId, path, routingKey: identity.key, canary: decision.canary };
@@ -189,6 +190,15 @@ export class EdgeFunctionMigrator {
         error,
       );
       return UNCLASSIFIED;
+    }
+  }
+
+  #pinned(req: Request, body: Uint8Array | null): ImplementationPath | undefined {
+    try {
+      return this.#options.policy.pinnedPath?.(req, body);
+    } catch (error) {
+      this.#log("warn", "policy.pinnedPath threw; routing normally", error);
+      return undefined;
     }
   }
 

@@ -64,7 +64,9 @@ export type RouteReason =
   | "canary_email_domain"
   | "canary_percentage"
   | "rollout"
-  | "no_routing_key";
+  | "no_routing_key"
+  /** The policy pinned the operation to one implementation (MigratorPolicy.pinnedPath). */
+  | "pinned";
 
 export interface RouteDecision {
   readonly path: ImplementationPath;
@@ -76,10 +78,12 @@ export interface RouteDecision {
 
 export interface RouteOptions {
   readonly rolloutSalt?: string;
+  /** The policy's pin for this request: beats canary and percentage, not the kill switch. */
+  readonly pinned?: ImplementationPath;
 }
 
 /**
- * Order: kill switch → canary → sticky percentage. A request without a routing key goes to the
+ * Order: kill switch → policy pin → canary → sticky percentage. A request without a routing key goes to the
  * original unless the rollout is 100% (then abstracted): with no user to keep sticky, the only
  * deterministic choices are "all" or "none", and the original is the safe one until the end.
  */
@@ -89,6 +93,7 @@ export function decideRoute(
   options: RouteOptions = {},
 ): RouteDecision {
   if (config.forceOriginal) return { path: "original", reason: "force_original", canary: false };
+  if (options.pinned) return { path: options.pinned, reason: "pinned", canary: false };
   const canary = canaryReason(config, identity);
   if (canary) return { path: "abstracted", reason: canary, canary: true };
   const key = identity.key;

@@ -80,6 +80,13 @@ export interface MigratorPolicy {
    * Examples: "user.id", "session.*", "*.created_at", "**.token".
    */
   readonly volatilePaths?: readonly string[];
+  /**
+   * Pins a request to one implementation whatever canary and percentage say (the kill switch
+   * still wins): for operations that name no user, where a percentage means nothing — e.g.
+   * migrate-batch's cron run, which the set-based engine serves by default. Undefined: route
+   * normally. Must not throw (a throw routes normally).
+   */
+  pinnedPath?(req: Request, body: Uint8Array | null): ImplementationPath | undefined;
   /** Replaces the built-in routing-key extraction (header, email, JWT sub). */
   routingIdentity?(req: Request, body: Uint8Array | null): RoutingIdentity;
   /** Extra keys redacted from stored comparison bodies (e.g. "email" to keep PII out). */

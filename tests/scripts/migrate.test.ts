@@ -115,3 +115,60 @@ Deno.test("migrate CLI on the local stack's embedded PGlite, as a process", asyn
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("migrate CLI with DRY_RUN=true: run and resume only plan, rollback is refused", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "migrate-cli-dry-" });
+  const env = { PGLITE_DATA_DIR: dataDir, DRY_RUN: "true" };
+  try {
+    const { db } = await openStandinDatabase({ dataDir });
+    let before: Record<string, number>;
+    try {
+      await seedAuthUsers(db, 60, { invalid: true });
+      before = await countRows(db);
+    } finally {
+      await db.close();
+    }
+
+    const run = capture(env);
+    assert.equal(await main(["run", "--batch-size", "25"], run.io), 0, run.err());
+    assert.match(run.out(), /DRY_RUN is set: run plans only/);
+    assert.match(run.out(), /\(dry run\): completed/);
+    assert.match(run.out(), new RegExp(`validation failures: ${invalidCount(60)}`));
+
+    const rollback = capture(env);
+    assert.equal(await main(["rollback", "any-id", "--yes"], rollback.io), 2);
+    assert.match(rollback.err(), /DRY_RUN is set/);
+
+    const bad = capture({ ...env, DRY_RUN: "perhaps" });
+    assert.equal(await main(["run"], bad.io), 2);
+    assert.match(bad.err(), /DRY_RUN/);
+
+    const { db: reopened } = await openStandinDatabase({ dataDir });
+    try {
+      // No user reached Better Auth or the trackers; the only migration is a dry one, and the
+      // validation failures it recorded are its own report.
+      const after = await countRows(reopened);
+      assert.deepEqual({ ...after, errors: 0 }, { ...before!, errors: 0 });
+      const { rows } = await reopened.query<{ id: string; dry_run: boolean }>(
+        "SELECT id, dry_run FROM migration_states WHERE kind = 'users'",
+      );
+      assert.deepEqual(rows.map((row) => row.dry_run), [true]);
+      const { rows: foreign } = await reopened.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM migration_errors WHERE migration_id <> $1",
+        [rows[0]!.id],
+      );
+      assert.equal(foreign[0]!.n, 0);
+    } finally {
+      await reopened.close();
+    }
+    // A real migration started without DRY_RUN is not resumed for real under it.
+    const real = capture({ PGLITE_DATA_DIR: dataDir });
+    assert.equal(await main(["run", "--max-batches", "1", "--batch-size", "10"], real.io), 1);
+    const realId = /migration (batch_\S+):/.exec(real.out())![1]!;
+    const resumed = capture(env);
+    assert.equal(await main(["resume", realId], resumed.io), 1);
+    assert.match(resumed.err(), /is a real run/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

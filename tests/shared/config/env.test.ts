@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../../../shared/config/env.ts";
+import { ConfigError, dryRunFrom, envSchema, loadConfig } from "../../../shared/config/env.ts";
 
 Deno.test("defaults: embedded PGlite, supabase_only, safe routing", () => {
   const config = loadConfig({});
@@ -86,4 +86,45 @@ Deno.test("loading never writes to the process environment", () => {
   const before = Deno.env.toObject();
   loadConfig({ MIGRATION_ROLLOUT_PERCENTAGE: "42" });
   assert.deepEqual(Deno.env.toObject(), before);
+});
+
+Deno.test("BETTER_AUTH_DATABASE_URL stops start-up with the reason instead of being ignored", () => {
+  for (const value of ["postgres://auth@db.example.com/better_auth", "anything"]) {
+    assert.throws(
+      () => loadConfig({ BETTER_AUTH_DATABASE_URL: value }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues.map((issue) => issue.variable), [
+          "BETTER_AUTH_DATABASE_URL",
+        ]);
+        assert.match(error.message, /not supported.*next to auth\.users/);
+        return true;
+      },
+    );
+  }
+  // Unset (or empty, as .env tooling writes it) is fine.
+  assert.equal(
+    loadConfig({ BETTER_AUTH_DATABASE_URL: "" }).env.BETTER_AUTH_DATABASE_URL,
+    undefined,
+  );
+});
+
+Deno.test("DRY_RUN reads like every boolean, also for CLIs that load only it", () => {
+  assert.equal(dryRunFrom({}), false);
+  assert.equal(dryRunFrom({ DRY_RUN: "" }), false);
+  assert.equal(dryRunFrom({ DRY_RUN: "yes" }), true);
+  assert.equal(loadConfig({ DRY_RUN: "1" }).env.DRY_RUN, true);
+  assert.throws(() => dryRunFrom({ DRY_RUN: "perhaps" }), /DRY_RUN/);
+});
+
+Deno.test("every variable in README's Configuration table is one the schema reads", async () => {
+  const readme = await Deno.readTextFile(new URL("../../../README.md", import.meta.url));
+  const section = readme.split("\n## Configuration")[1]!.split("\n## ")[0]!;
+  const documented = section.split("\n")
+    .filter((line) => line.startsWith("| `"))
+    .flatMap((line) => [...line.split("|")[1]!.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]!));
+  assert.ok(documented.length > 30, `found ${documented.length} documented variables`);
+  const known = new Set(Object.keys(envSchema.shape));
+  assert.deepEqual(documented.filter((name) => !known.has(name)), []);
+  assert.ok(!documented.includes("BETTER_AUTH_DATABASE_URL"), "refused, so not documented");
 });

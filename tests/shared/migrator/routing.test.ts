@@ -219,3 +219,28 @@ Deno.test("canary: percentage selections need a routing key; disabled canary doe
   });
   assert.equal(decideRoute(off, { key: "k" }).path, "original");
 });
+
+Deno.test("a policy pin beats canary and percentage, never the kill switch", () => {
+  const canaryAll = defaultRoutingConfig({
+    rolloutPercentage: 0,
+    canary: {
+      enabled: true,
+      percentage: 100,
+      selection: "user_id_hash",
+      whitelist: [],
+      emailDomains: [],
+    },
+  });
+  const user = { key: "someone@example.com", email: "someone@example.com" };
+  assert.deepEqual(decideRoute(rollout(0), {}, { pinned: "abstracted" }), {
+    path: "abstracted",
+    reason: "pinned",
+    canary: false,
+  });
+  assert.equal(decideRoute(rollout(100), user, { pinned: "original" }).path, "original");
+  assert.equal(decideRoute(canaryAll, user, { pinned: "original" }).reason, "pinned");
+  const killed = defaultRoutingConfig({ forceOriginal: true });
+  assert.equal(decideRoute(killed, {}, { pinned: "abstracted" }).reason, "force_original");
+  // Without a pin a keyless request still goes to the original below 100 %.
+  assert.equal(decideRoute(rollout(0), {}).path, "original");
+});
