@@ -5,7 +5,7 @@
  *   deno task dev                          # http://127.0.0.1:54321, data in .data/pglite
  *   deno task dev --in-memory --seed-users 50 --port 0
  *   deno task dev --reset                  # wipe .data/pglite first (re-seeds)
- *   deno task dev --cron-interval 30s | --no-cron
+ *   deno task dev --cron-interval 30000 | --cron-interval 30s | --no-cron
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,19 +28,19 @@ const USAGE = `Usage: deno task dev [options]
   --reset                delete the data directory first (fresh database, seeded again)
   --seed-users <n>       legacy Supabase users seeded on first start (default ${DEFAULT_SEED_USERS})
   --no-seed              seed nothing
-  --cron-interval <t>    local cron period for migrate-batch: 10s, 1m, 500ms (default ${
-  DEFAULT_CRON_INTERVAL_MS / 1000
-}s)
+  --cron-interval <ms>   local cron period for migrate-batch in milliseconds, or with a unit:
+                         10000, 10s, 1m, 500ms (default ${DEFAULT_CRON_INTERVAL_MS})
   --no-cron              do not call migrate-batch on a schedule
   --log-requests         print one line per request
   --help                 this text`;
 
-/** "10s", "1m", "500ms" or a bare number of seconds, in milliseconds. */
-function parseInterval(text: string): number {
+/** A bare number of milliseconds (as README documents `--cron-interval MS`), or "10s", "1m", "500ms". */
+export function parseInterval(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!match) throw new Error(`--cron-interval: expected e.g. 10s, 1m or 500ms, got "${text}"`);
   const value = Number(match[1]);
-  const ms = match[2] === "ms" ? value : match[2] === "m" ? value * 60_000 : value * 1000;
+  const unit = match[2] ?? "ms";
+  const ms = unit === "ms" ? value : unit === "m" ? value * 60_000 : value * 1000;
   if (ms < 100) throw new Error("--cron-interval: must be at least 100ms");
   return ms;
 }
@@ -147,5 +147,7 @@ async function main(): Promise<number> {
   return -1; // keep serving until a signal arrives
 }
 
-const code = await main();
-if (code >= 0) Deno.exit(code);
+if (import.meta.main) {
+  const code = await main();
+  if (code >= 0) Deno.exit(code);
+}

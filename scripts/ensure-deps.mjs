@@ -4,6 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
+// SKIP_ENSURE_DEPS=1: node_modules is provided (an image, or tests sharing one install).
+if (process.env.SKIP_ENSURE_DEPS === "1") process.exit(0);
+
 const marker = "node_modules/.package-lock.json";
 const lock = "package-lock.json";
 const stale = !existsSync(marker) ||

@@ -24,6 +24,7 @@ import type { SourceAdapter } from "../shared/batch/source.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
+import { listenForStopSignals } from "../local/process/stop-signals.ts";
 import { dryRunFrom } from "../shared/config/env.ts";
 import { redactString } from "../shared/observability/redact.ts";
 import { AppError } from "../shared/result.ts";
@@ -37,6 +38,8 @@ export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly isTerminal: boolean;
+  /** Aborted on SIGINT/SIGTERM: a run stops after its current batch and closes the database. */
+  readonly signal?: AbortSignal;
 }
 
 const defaultIo: CliIo = {
@@ -247,13 +250,21 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     let result: RunResult;
     let batches = 0;
     for (;;) {
+      if (io.signal?.aborted) {
+        io.err(
+          `stopped by a signal${
+            migrationId ? `; continue with: deno task migrate resume ${migrationId}` : ""
+          }\n`,
+        );
+        return 1;
+      }
       result = await engine.run({
         ...(migrationId !== undefined && { migration_id: migrationId }),
         // A resume keeps the migration's own kind, except that DRY_RUN never resumes a real one.
         ...((command !== "resume" || dryRunOnly) && { dry_run: dryRun }),
         ...(batchSize !== undefined && { batch_size: batchSize }),
         ...(maxBatches !== undefined && { max_batches: maxBatches - batches }),
-      });
+      }, { signal: io.signal });
       migrationId = result.migration_id;
       batches += result.batches;
       if (
@@ -296,4 +307,8 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const stop = listenForStopSignals();
+  const code = await main(Deno.args, { ...defaultIo, signal: stop.signal });
+  Deno.exit(stop.exitCode() ?? code);
+}

@@ -16,8 +16,17 @@ export interface BannerInfo {
   readonly restAvailable: boolean;
 }
 
-/** Example calls for the project's functions; unknown functions get a plain GET. */
-function curlFor(name: string, url: string): string {
+/**
+ * Reads the access token out of a login response with sed (no jq needed): the coordinator wants a
+ * user's token, never the anon key (that is 401, as on Supabase).
+ */
+const LOGIN_THEN_TOKEN = (url: string) =>
+  `export ACCESS_TOKEN=$(curl -s -X POST '${url}/functions/v1/login' -H "Authorization: Bearer $ANON_KEY" -H 'Content-Type: application/json' -d '${
+    JSON.stringify(DEMO_ACCOUNT)
+  }' | sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p')`;
+
+/** Example calls for the project's functions (one or more lines); unknown ones get a plain GET. */
+function curlFor(name: string, url: string): string[] {
   const endpoint = `${url}/functions/v1/${name}`;
   const json = (key: string, body: unknown) =>
     `curl -i -X POST '${endpoint}' -H "Authorization: Bearer $${key}" -H 'Content-Type: application/json' -d '${
@@ -25,13 +34,18 @@ function curlFor(name: string, url: string): string {
     }'`;
   switch (name) {
     case "signup":
-      return json("ANON_KEY", { email: "new.user@example.com", password: "Sup3r-Secret!" });
+      return [json("ANON_KEY", { email: "new.user@example.com", password: "Sup3r-Secret!" })];
     case "login":
-      return json("ANON_KEY", DEMO_ACCOUNT);
+      return [json("ANON_KEY", DEMO_ACCOUNT)];
+    case "coordinator":
+      return [
+        LOGIN_THEN_TOKEN(url),
+        `curl -i '${endpoint}/agents' -H "Authorization: Bearer $ACCESS_TOKEN"`,
+      ];
     case "migrate-batch":
-      return json("SERVICE_ROLE_KEY", { dry_run: true });
+      return [json("SERVICE_ROLE_KEY", { dry_run: true })];
     default:
-      return `curl -i '${endpoint}' -H "Authorization: Bearer $ANON_KEY"`;
+      return [`curl -i '${endpoint}' -H "Authorization: Bearer $ANON_KEY"`];
   }
 }
 
@@ -61,8 +75,11 @@ export function formatBanner(info: BannerInfo): string {
     "",
   ];
   for (const fn of info.functions) {
-    lines.push(`  # ${fn.name}${fn.implemented ? "" : " (not built yet: answers 501)"}`);
-    lines.push(`  ${curlFor(fn.name, info.url)}`);
+    const note = fn.implemented
+      ? fn.name === "coordinator" ? " (a user's access token: log in first)" : ""
+      : " (not built yet: answers 501)";
+    lines.push(`  # ${fn.name}${note}`);
+    for (const line of curlFor(fn.name, info.url)) lines.push(`  ${line}`);
   }
   lines.push("");
   return lines.join("\n");

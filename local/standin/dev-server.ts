@@ -129,6 +129,21 @@ export function devServerEnv(
   } as RawEnv;
 }
 
+/**
+ * Methods Supabase's gateway refuses before any route: nginx, under Kong, answers TRACE with 405
+ * in `ngx_http_process_request_header` (nginx src/http/ngx_http_request.c: "client sent TRACE
+ * method" → NGX_HTTP_NOT_ALLOWED), and Kong renders 405 as `{"message":"Method not allowed"}`
+ * (Kong kong/error_handlers.lua, BODIES[405]). CONNECT and TRACK never reach a route either; all
+ * three are also "forbidden methods" for the Fetch `Request` constructor, so forwarding them
+ * would throw instead of answering.
+ */
+const GATEWAY_REFUSED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function refusedByGateway(request: Request): Response | null {
+  if (!GATEWAY_REFUSED_METHODS.has(request.method.toUpperCase())) return null;
+  return jsonResponse(405, { message: "Method not allowed" });
+}
+
 /** Kong strips the service prefix, so PostgREST sees `/table`; we do the same. */
 function stripPrefix(request: Request, prefix: string): Request {
   const url = new URL(request.url);
@@ -159,7 +174,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const started = performance.now();
     let response: Response;
     try {
-      response = await (await ready).fetch(request, info);
+      response = refusedByGateway(request) ?? await (await ready).fetch(request, info);
     } catch (error) {
       log(
         `request failed: ${redactString(error instanceof Error ? error.message : String(error))}`,

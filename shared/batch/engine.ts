@@ -196,6 +196,10 @@ export class BatchMigrationEngine {
           stop = "max_batches";
           break;
         }
+        // An in-process database (PGlite) settles every query without returning to the event
+        // loop, so an abort from a timer or a signal listener could never run: yield once per
+        // batch when the caller can abort.
+        if (control.signal) await new Promise((resolve) => setTimeout(resolve, 0));
         if (control.signal?.aborted) {
           stop = "stopped";
           break;

@@ -23,6 +23,9 @@ Deno.test("the banner lists URLs, both keys and one runnable curl per function",
   assert.ok(banner.includes(`export SERVICE_ROLE_KEY='${keys.serviceRoleKey}'`));
   const curls = banner.split("\n").filter((line) => line.trim().startsWith("curl "));
   assert.equal(curls.length, 4);
+  // The coordinator needs a user's token: the banner logs in first (the anon key gets 401).
+  assert.ok(banner.includes("export ACCESS_TOKEN=$(curl -s -X POST "));
+  assert.match(curls[2]!, /coordinator\/agents' -H "Authorization: Bearer \$ACCESS_TOKEN"/);
   assert.match(
     curls[1]!,
     /functions\/v1\/login' .*"email":"demo@example.com","password":"password123"/,
