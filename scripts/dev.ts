@@ -16,6 +16,7 @@ import {
   startDevServer,
 } from "../local/standin/dev-server.ts";
 import { lockDataDir } from "../local/db/data-dir-lock.ts";
+import { watchLauncher } from "../local/process/launcher-watch.ts";
 import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR } from "../local/standin/database.ts";
 
 const USAGE = `Usage: deno task dev [options]
@@ -144,6 +145,8 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  // Started by a launcher that forwards no signal (node_modules/.bin/deno task dev): its exit.
+  watchLauncher(stop);
   return -1; // keep serving until a signal arrives
 }
 

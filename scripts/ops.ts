@@ -29,6 +29,7 @@ import { registerOps } from "../shared/ops/register.ts";
 import { OpsServicesToken } from "../shared/ops/tokens.ts";
 import type { AppError, Result } from "../shared/result.ts";
 import { DataDirInUseError } from "../local/db/data-dir-lock.ts";
+import { watchLauncher } from "../local/process/launcher-watch.ts";
 import { DEFAULT_DATA_DIR, openStandinDatabase } from "../local/standin/database.ts";
 
 const USAGE = `Usage: deno task ops <command> [arguments] [options]
@@ -117,6 +118,8 @@ function print(json: boolean, value: unknown, human: () => string): void {
 }
 
 async function main(): Promise<number> {
+  // Started by a launcher that forwards no signal (node_modules/.bin/deno task ops): end with it.
+  watchLauncher(() => Deno.exit(143));
   let parsed;
   try {
     parsed = parseArgs({

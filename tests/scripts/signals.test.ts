@@ -1,7 +1,8 @@
 /**
  * Signals reach the process: `npm run dev`, `npm run migrate` and `npm run ops`, started the way a
  * user, `timeout` or a supervisor starts them, stop with their whole process tree when the launcher
- * (npm's pid) gets SIGTERM or SIGINT. The dev server and the migrate CLI also close PGlite, so the
+ * (npm's pid) gets SIGTERM or SIGINT; so do `node_modules/.bin/deno task dev|migrate|ops` when
+ * npm's own launcher (which forwards nothing) is signalled: the worker sees its launcher exit. The dev server and the migrate CLI also close PGlite, so the
  * data directory's lock is released (a second process can open it at once).
  *
  * npm's own install check is skipped (SKIP_ENSURE_DEPS=1): tests share one node_modules. A test
@@ -21,8 +22,22 @@ interface Launched {
   output(): string;
 }
 
-function launchNpm(args: string[], env: Record<string, string> = {}): Launched {
-  const child = new Deno.Command("npm", {
+type Launcher = "npm" | "node_modules/.bin/deno";
+
+/** `npm run <task> -- <args>`, or npm's own launcher: `node_modules/.bin/deno task <task> <args>`. */
+function launch(
+  launcher: Launcher,
+  task: string,
+  taskArgs: string[],
+  env: Record<string, string> = {},
+): Launched {
+  return launcher === "npm"
+    ? launchCommand("npm", ["run", task, "--", ...taskArgs], env)
+    : launchCommand(`${ROOT}node_modules/.bin/deno`, ["task", task, ...taskArgs], env);
+}
+
+function launchCommand(command: string, args: string[], env: Record<string, string>): Launched {
+  const child = new Deno.Command(command, {
     args,
     cwd: ROOT,
     env: { SKIP_ENSURE_DEPS: "1", npm_config_update_notifier: "false", NO_COLOR: "1", ...env },
@@ -98,14 +113,17 @@ async function stopTree(launched: Launched, signal: Deno.Signal): Promise<Deno.C
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`npm run dev stops with its whole tree on ${signal} and releases the data directory`, async () => {
+const CASES: ReadonlyArray<[Launcher, Deno.Signal]> = [
+  ["npm", "SIGTERM"],
+  ["npm", "SIGINT"],
+  ["node_modules/.bin/deno", "SIGTERM"],
+];
+
+for (const [launcher, signal] of CASES) {
+  Deno.test(`${launcher} dev stops with its whole tree on ${signal} and releases the data directory`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "signals-dev-" });
     const dataDir = `${dir}/db`;
-    const launched = launchNpm([
-      "run",
-      "dev",
-      "--",
+    const launched = launch(launcher, "dev", [
       "--port",
       "0",
       "--data-dir",
@@ -129,57 +147,64 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("npm run migrate stops after its current batch on SIGTERM and releases the data directory", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "signals-migrate-" });
-  const dataDir = `${dir}/db`;
-  try {
-    const { db } = await openStandinDatabase({ dataDir, cacheDir: null });
+for (const launcher of ["npm", "node_modules/.bin/deno"] as const) {
+  Deno.test(`${launcher} migrate stops after its current batch on SIGTERM and releases the data directory`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "signals-migrate-" });
+    const dataDir = `${dir}/db`;
     try {
-      await seedAuthUsers(db, 3000);
-    } finally {
-      await db.close();
-    }
-    const launched = launchNpm(["run", "migrate", "--", "run", "--batch-size", "1"], {
-      PGLITE_DATA_DIR: dataDir,
-      DATABASE_URL: "",
-      SUPABASE_DB_URL: "",
-    });
-    await until("batches being taken", () => /users\/s/.test(launched.output()), launched);
-    const status = await stopTree(launched, "SIGTERM");
-    assert.notEqual(status.code, 0, "not finished");
-    assert.match(launched.output(), /stopped by a signal; continue with: deno task migrate resume/);
-    assert.ok(!await exists(lockPathFor(dataDir)), "lock released");
-    const { db: reopened } = await openStandinDatabase({ dataDir, cacheDir: null });
-    try {
-      const { rows } = await reopened.query<{ processed_count: number; total_count: number }>(
-        "SELECT processed_count, total_count FROM migration_states WHERE kind = 'users'",
+      const { db } = await openStandinDatabase({ dataDir, cacheDir: null });
+      try {
+        await seedAuthUsers(db, 3000);
+      } finally {
+        await db.close();
+      }
+      const launched = launch(launcher, "migrate", ["run", "--batch-size", "1"], {
+        PGLITE_DATA_DIR: dataDir,
+        DATABASE_URL: "",
+        SUPABASE_DB_URL: "",
+      });
+      await until("batches being taken", () => /users\/s/.test(launched.output()), launched);
+      const status = await stopTree(launched, "SIGTERM");
+      assert.notEqual(status.code, 0, "not finished");
+      assert.match(
+        launched.output(),
+        /stopped by a signal; continue with: deno task migrate resume/,
       );
-      assert.equal(rows.length, 1);
-      assert.ok(rows[0]!.processed_count > 0 && rows[0]!.processed_count < rows[0]!.total_count);
+      assert.ok(!await exists(lockPathFor(dataDir)), "lock released");
+      const { db: reopened } = await openStandinDatabase({ dataDir, cacheDir: null });
+      try {
+        const { rows } = await reopened.query<{ processed_count: number; total_count: number }>(
+          "SELECT processed_count, total_count FROM migration_states WHERE kind = 'users'",
+        );
+        assert.equal(rows.length, 1);
+        assert.ok(rows[0]!.processed_count > 0 && rows[0]!.processed_count < rows[0]!.total_count);
+      } finally {
+        await reopened.close();
+      }
     } finally {
-      await reopened.close();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
-Deno.test("npm run ops stuck on a database that never answers stops with its tree on SIGTERM", async () => {
-  // Accepts connections and never says a word, like a hung pooler.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const conn of listener) held.push(conn);
-  })().catch(() => {});
-  try {
-    const launched = launchNpm(["run", "ops", "--", "status"], {
-      DATABASE_URL: `postgres://nobody@127.0.0.1:${listener.addr.port}/none`,
-    });
-    await until("ops connecting", () => held.length > 0, launched);
-    await stopTree(launched, "SIGTERM");
-  } finally {
-    listener.close();
-    for (const conn of held) conn.close();
-    await accepting;
-  }
-});
+for (const launcher of ["npm", "node_modules/.bin/deno"] as const) {
+  Deno.test(`${launcher} ops stuck on a database that never answers stops with its tree on SIGTERM`, async () => {
+    // Accepts connections and never says a word, like a hung pooler.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) held.push(conn);
+    })().catch(() => {});
+    try {
+      const launched = launch(launcher, "ops", ["status"], {
+        DATABASE_URL: `postgres://nobody@127.0.0.1:${listener.addr.port}/none`,
+      });
+      await until("ops connecting", () => held.length > 0, launched);
+      await stopTree(launched, "SIGTERM");
+    } finally {
+      listener.close();
+      for (const conn of held) conn.close();
+      await accepting;
+    }
+  });
+}

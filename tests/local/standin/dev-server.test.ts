@@ -42,7 +42,9 @@ Deno.test("one port serves every function, Auth and REST; keys and curls are pri
     for (const name of KNOWN_FUNCTIONS) {
       assert.ok(
         lines.some((l) =>
-          l.split("\n").some((x) => x.includes("curl") && x.includes(`/functions/v1/${name}'`))
+          l.split("\n").some((x) =>
+            x.includes("curl") && new RegExp(`/functions/v1/${name}['/]`).test(x)
+          )
         ),
         `a curl for ${name}`,
       );
