@@ -1,12 +1,17 @@
 /**
  * Start-up of one function process, shared by the four entrypoints:
  *
- *   loadConfig(env) → createAppContainer(config) → buildFunctionApp(name, container) → Deno.serve
+ *   loadConfig(env) → createAppContainer(config) → buildFunctionApp(name, container)
+ *     → runtime adapter serve (shared/runtime/)
  *
  * A bad environment stops start-up with ConfigError's one line naming every offending variable,
- * on stderr, before anything listens. On Supabase the port is the platform's; locally `PORT`
- * picks it (default 8000, Deno.serve's own; 0 = any free port, reported in the "listening" log
- * line).
+ * on stderr, before anything listens. On Supabase the port is the platform's (its Deno.serve
+ * ignores ours and has no `addr`); locally `PORT` picks it (default 8000, Deno.serve's own; 0 =
+ * any free port, reported in the "listening" log line).
+ *
+ * Shutdown (SIGINT/SIGTERM locally, `drain`/`beforeunload` on the Edge Runtime) stops the
+ * listener, flushes pending metrics and shadow work and closes the SQL pool — awaited, but never
+ * longer than SHUTDOWN_DEADLINE_MS.
  */
 import { ConfigError, loadConfig } from "../config/env.ts";
 import { createAppContainer } from "../di/app-container.ts";
@@ -16,9 +21,12 @@ import type { Logger } from "../observability/logger.ts";
 import { redactString } from "../observability/redact.ts";
 import { setProcessTags } from "../observability/sentry.ts";
 import { LoggerToken } from "../observability/tokens.ts";
+import { currentRuntime, type RuntimeAdapter } from "../runtime/mod.ts";
 import { buildFunctionApp, type FunctionName } from "./registry.ts";
 
 export const DEFAULT_PORT = 8000;
+/** Upper bound of a graceful shutdown (listener, metric flush, pool close). */
+export const SHUTDOWN_DEADLINE_MS = 5_000;
 
 export interface StartFunctionOptions {
   /** The environment snapshot (default `Deno.env.toObject()`). */
@@ -26,14 +34,17 @@ export interface StartFunctionOptions {
   /** Overrides PORT. */
   readonly port?: number;
   readonly hostname?: string;
+  /** Default: the adapter of the runtime this process runs on. */
+  readonly runtime?: RuntimeAdapter;
 }
 
 export interface RunningFunction {
   readonly name: FunctionName;
   readonly app: FunctionApp;
   readonly container: Container;
-  readonly server: Deno.HttpServer<Deno.NetAddr>;
-  readonly port: number;
+  readonly runtime: RuntimeAdapter;
+  /** The bound port on plain Deno; undefined on the Edge Runtime, which owns the listener. */
+  readonly port: number | undefined;
   /** Stops accepting requests, lets in-flight ones finish, then disposes the container. */
   shutdown(): Promise<void>;
 }
@@ -79,21 +90,23 @@ export async function startFunction(
   }
   const logger = (await container.get(LoggerToken)).child({ function: name });
   setProcessTags({ function: name });
-  const server = Deno.serve({
-    ...(port !== undefined && { port }),
-    ...(options.hostname !== undefined && { hostname: options.hostname }),
+  const runtime = options.runtime ?? currentRuntime();
+  const served = runtime.serve((request) => app.fetch(request), {
+    port,
+    hostname: options.hostname,
     onListen: ({ hostname, port }) => logger.info("listening", { hostname, port }),
-  }, app.fetch);
+  });
   let stopping: Promise<void> | undefined;
   return {
     name,
     app,
     container,
-    server,
-    port: server.addr.port,
+    runtime,
+    port: served.port,
     shutdown: () =>
       stopping ??= (async () => {
-        await server.shutdown();
+        // The listener first, so nothing new starts while metrics flush and the pool closes.
+        await served.shutdown().catch(() => {});
         await container.dispose();
       })(),
   };
@@ -119,36 +132,31 @@ export async function serveFunction(name: FunctionName): Promise<RunningFunction
     running = await startFunction(name);
   } catch (error) {
     console.error(describeStartupError(name, error));
-    if ("EdgeRuntime" in globalThis) throw error;
+    if (currentRuntime().kind === "edge") throw error;
     Deno.exit(1);
   }
   stopOnSignals(running, await running.container.get(LoggerToken));
   return running;
 }
 
-/** Graceful stop on SIGINT/SIGTERM (local runs) and on the edge runtime's beforeunload. */
+/** Graceful, bounded stop when the runtime ends the process (signals) or isolate (drain). */
 function stopOnSignals(running: RunningFunction, logger: Logger): void {
-  const stop = (reason: string) => {
+  running.runtime.onShutdown(async (reason) => {
     logger.info("shutting down", { function: running.name, reason });
-    running.shutdown().then(
-      () => Deno.exit(0),
-      (error) => {
-        logger.error("shutdown failed", { function: running.name, error });
-        Deno.exit(1);
-      },
-    );
-  };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
-      Deno.addSignalListener(signal, () => stop(signal));
-    } catch {
-      // Not every platform (or runtime) lets a program listen for this signal.
+      await running.shutdown();
+      logger.info("shut down", { function: running.name, reason });
+    } catch (error) {
+      logger.error("shutdown failed", { function: running.name, error });
+      throw error;
     }
-  }
-  if ("EdgeRuntime" in globalThis) {
-    // The edge runtime ends a worker with beforeunload; flush and close, but do not exit.
-    globalThis.addEventListener("beforeunload", () => {
-      running.container.dispose().catch(() => {});
-    });
-  }
+  }, {
+    deadlineMs: SHUTDOWN_DEADLINE_MS,
+    onTimeout: (reason) =>
+      logger.error("shutdown deadline passed", {
+        function: running.name,
+        reason,
+        deadlineMs: SHUTDOWN_DEADLINE_MS,
+      }),
+  });
 }

@@ -13,7 +13,7 @@ Deno.test("startFunction validates the env, builds the app and serves it until s
     hostname: "127.0.0.1",
   });
   try {
-    assert.ok(running.port > 0);
+    assert.ok(running.port !== undefined && running.port > 0);
     const response = await fetch(`http://127.0.0.1:${running.port}/coordinator/health`, {
       headers: { "x-request-id": "probe-request-1" },
     });
