@@ -1,0 +1,238 @@
+/**
+ * The Edge Runtime conformance harness: a Supabase-shaped stack on PostgreSQL 15 and function
+ * workers run under worker.ts (the user-worker surface) with the environment Supabase sets.
+ *
+ * The stack is the realistic shape of a hosted project: ONE PostgreSQL database holding Supabase's
+ * auth schema (the stand-in's local/standin/auth-schema.sql, as GoTrue owns it on the platform),
+ * every migration, and the functions' tables; the Auth (GoTrue) and REST (PostgREST) stand-ins
+ * run in this process on a postgres.js SqlClient over that same database, as GoTrue, PostgREST and
+ * the functions share one database on Supabase.
+ */
+import { Hono } from "hono";
+import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { createStandinKeys, type StandinKeys } from "../../../local/standin/keys.ts";
+import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
+import type { SqlClient } from "../../../shared/db/sql-client.ts";
+import { freshPostgres } from "../../helpers/db.ts";
+import { REPO_ROOT } from "../server-process.ts";
+
+const AUTH_SCHEMA = new URL("../../../local/standin/auth-schema.sql", import.meta.url);
+const WORKER = new URL("./worker.ts", import.meta.url);
+
+/** A secret for Better Auth in the workers; never a real one. */
+export const HARNESS_BETTER_AUTH_SECRET = "edge-harness-better-auth-secret-0123456789abcdef";
+
+export interface EdgeStack {
+  /** The project URL (SUPABASE_URL): Auth under /auth/v1, REST under /rest/v1. */
+  readonly url: string;
+  readonly keys: StandinKeys;
+  /** The project database (what SUPABASE_DB_URL points at), opened by the test. */
+  readonly sql: SqlClient;
+  readonly dbUrl: string;
+  close(): Promise<void>;
+}
+
+/** A fresh migrated PostgreSQL database with Supabase's auth schema, and Auth/REST over it. */
+export async function startEdgeStack(): Promise<EdgeStack> {
+  const db = await freshPostgres();
+  try {
+    await db.exec(await Deno.readTextFile(AUTH_SCHEMA));
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const keys = await createStandinKeys();
+  const app = new Hono();
+  let url = "";
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/auth/v1")) return auth.fetch(request);
+    return app.fetch(request);
+  });
+  url = `http://127.0.0.1:${server.addr.port}`;
+  const auth = new Hono().route(
+    "/auth/v1",
+    createAuthApi({ sql: db, keys, issuer: `${url}/auth/v1`, onUnexpectedError: () => {} }),
+  );
+  app.route("/", createRestApi({ sql: db, jwtSecret: keys.jwtSecret }));
+  return {
+    url,
+    keys,
+    sql: db,
+    dbUrl: db.url,
+    close: async () => {
+      await server.shutdown();
+      await db.close();
+    },
+  };
+}
+
+/** The environment Supabase gives a deployed function, plus the project's own secrets. */
+export function functionEnv(
+  stack: EdgeStack,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SUPABASE_URL: stack.url,
+    SUPABASE_DB_URL: stack.dbUrl,
+    SUPABASE_ANON_KEY: stack.keys.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: stack.keys.serviceRoleKey,
+    BETTER_AUTH_SECRET: HARNESS_BETTER_AUTH_SECRET,
+    LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+/** What the hosted platform lets a user worker do (see worker.ts). */
+export const EDGE_PERMISSIONS = [
+  "--deny-run",
+  "--allow-write=/tmp",
+  "--allow-read",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+] as const;
+
+export interface EdgeWorker {
+  readonly name: string;
+  /** Base URL of the function as the platform routes it: `<origin>/<name>`. */
+  readonly url: string;
+  /** Every stdout/stderr line so far. */
+  readonly output: string[];
+  readonly pid: number;
+  /** Milliseconds from spawn until the worker's listener accepted connections. */
+  readonly listeningAfterMs: number;
+  /** Sends the platform's end (SIGTERM → drain) and waits for the process to end by itself. */
+  drain(boundMs?: number): Promise<{ code: number; exitedByItself: boolean }>;
+  /** SIGKILL (cleanup after a failure). */
+  kill(): void;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+async function pumpLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) onLine(pending);
+}
+
+/**
+ * Spawns `functions/<name>/index.ts` under worker.ts with `env` (nothing else of ours leaks in)
+ * and resolves once its listener is up.
+ */
+export async function startEdgeWorker(
+  name: string,
+  env: Record<string, string>,
+  options: { entry?: string; bootBoundMs?: number } = {},
+): Promise<EdgeWorker> {
+  const port = freePort();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...EDGE_PERMISSIONS,
+      "--config",
+      `${REPO_ROOT}deno.json`,
+      WORKER.pathname,
+      options.entry ?? `functions/${name}/index.ts`,
+    ],
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), ...env, EDGE_HARNESS_PORT: String(port) },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  let onListening: (ms: number) => void = () => {};
+  const listening = new Promise<number>((resolve) => (onListening = resolve));
+  const onLine = (line: string) => {
+    output.push(line);
+    if (line.startsWith("edge-harness: ") && line.includes('"event":"listening"')) {
+      onListening(performance.now() - started);
+    }
+  };
+  const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    listening.then((ms) => ({ ms })),
+    child.status.then((status) => ({ exited: status.code })),
+    new Promise<{ timedOut: true }>((resolve) => {
+      timer = setTimeout(() => resolve({ timedOut: true }), options.bootBoundMs ?? 60_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!("ms" in outcome)) {
+    kill();
+    await child.status;
+    await pumps;
+    throw new Error(`${name} did not boot (${JSON.stringify(outcome)}):\n${output.join("\n")}`);
+  }
+  let drained: Promise<{ code: number; exitedByItself: boolean }> | undefined;
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/${name}`,
+    output,
+    pid: child.pid,
+    listeningAfterMs: outcome.ms,
+    kill,
+    drain: (boundMs = 20_000) =>
+      drained ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* exited already */ }
+        let exitedByItself = true;
+        const killer = setTimeout(() => {
+          exitedByItself = false;
+          kill();
+        }, boundMs);
+        try {
+          const status = await child.status;
+          await pumps;
+          return { code: status.code, exitedByItself };
+        } finally {
+          clearTimeout(killer);
+        }
+      })(),
+  };
+}
+
+/** The JSON log records a worker printed (one per line on stdout). */
+export function logRecords(worker: EdgeWorker): Array<Record<string, unknown>> {
+  return worker.output.filter((line) => line.startsWith("{")).map((line) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  });
+}
