@@ -100,7 +100,7 @@ export interface EdgeWorker {
   /** Every stdout/stderr line so far. */
   readonly output: string[];
   readonly pid: number;
-  /** Milliseconds from spawn until the worker's listener accepted connections. */
+  /** Milliseconds from spawn until the worker's listener was up (the entrypoint then finished). */
   readonly listeningAfterMs: number;
   /** Sends the platform's end (SIGTERM → drain) and waits for the process to end by itself. */
   drain(boundMs?: number): Promise<{ code: number; exitedByItself: boolean }>;
@@ -168,13 +168,15 @@ export async function startEdgeWorker(
     stderr: "piped",
   }).spawn();
   const output: string[] = [];
-  let onListening: (ms: number) => void = () => {};
-  const listening = new Promise<number>((resolve) => (onListening = resolve));
+  let listeningAfterMs = NaN;
+  let onBooted: () => void = () => {};
+  const booted = new Promise<void>((resolve) => (onBooted = resolve));
   const onLine = (line: string) => {
     output.push(line);
-    if (line.startsWith("edge-harness: ") && line.includes('"event":"listening"')) {
-      onListening(performance.now() - started);
-    }
+    if (!line.startsWith("edge-harness: ")) return;
+    if (line.includes('"event":"listening"')) listeningAfterMs = performance.now() - started;
+    // The entrypoint's top-level await finished: start-up did not throw after listening.
+    if (line.includes('"event":"booted"')) onBooted();
   };
   const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
   const kill = () => {
@@ -184,7 +186,7 @@ export async function startEdgeWorker(
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
-    listening.then((ms) => ({ ms })),
+    booted.then(() => ({ ms: listeningAfterMs })),
     child.status.then((status) => ({ exited: status.code })),
     new Promise<{ timedOut: true }>((resolve) => {
       timer = setTimeout(() => resolve({ timedOut: true }), options.bootBoundMs ?? 60_000);
