@@ -3,19 +3,15 @@
  * the entrypoints (functions/<name>/index.ts), the local dev server's functions gateway, and the
  * bundle script.
  *
- * Each function's module is imported only when that function is built, so an entrypoint
- * evaluates its own function's code and not the other three.
+ * Each function's module is imported only when that function is built. The deployed entrypoints
+ * do not use this module (it reaches all four apps): each imports its own definition.
  */
 import type { Container } from "../di/container.ts";
 import type { FunctionApp } from "../http/app.ts";
 
-export const FUNCTION_NAMES = ["signup", "login", "coordinator", "migrate-batch"] as const;
+import { FUNCTION_NAMES, type FunctionName, isFunctionName } from "./names.ts";
 
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
-
-export function isFunctionName(value: string): value is FunctionName {
-  return (FUNCTION_NAMES as readonly string[]).includes(value);
-}
+export { FUNCTION_NAMES, type FunctionName, isFunctionName };
 
 type FunctionAppFactory = (container: Container) => Promise<FunctionApp>;
 

@@ -1,8 +1,8 @@
 /**
  * Start-up of one function process, shared by the four entrypoints:
  *
- *   loadConfig(env) → createAppContainer(config) → buildFunctionApp(name, container)
- *     → runtime adapter serve (shared/runtime/)
+ *   loadConfig(env) → createBaseContainer(config) + the function's areas
+ *     → definition.createApp(container) → runtime adapter serve (shared/runtime/)
  *
  * A bad environment stops start-up with ConfigError's one line naming every offending variable,
  * on stderr, before anything listens. On Supabase the port is the platform's (its Deno.serve
@@ -14,7 +14,7 @@
  * longer than SHUTDOWN_DEADLINE_MS.
  */
 import { ConfigError, loadConfig } from "../config/env.ts";
-import { createAppContainer } from "../di/app-container.ts";
+import { createBaseContainer } from "../di/base-container.ts";
 import type { Container } from "../di/container.ts";
 import type { FunctionApp } from "../http/app.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -22,7 +22,8 @@ import { redactString } from "../observability/redact.ts";
 import { setProcessTags } from "../observability/sentry.ts";
 import { LoggerToken } from "../observability/tokens.ts";
 import { currentRuntime, type RuntimeAdapter } from "../runtime/mod.ts";
-import { buildFunctionApp, type FunctionName } from "./registry.ts";
+import type { FunctionDefinition } from "./definition.ts";
+import type { FunctionName } from "./names.ts";
 
 export const DEFAULT_PORT = 8000;
 /** Upper bound of a graceful shutdown (listener, metric flush, pool close). */
@@ -62,9 +63,10 @@ export function portFromEnv(env: Record<string, string | undefined>): number | u
 
 /** Validates the environment, builds the app and starts serving it. Throws on any failure. */
 export async function startFunction(
-  name: FunctionName,
+  definition: FunctionDefinition,
   options: StartFunctionOptions = {},
 ): Promise<RunningFunction> {
+  const { name } = definition;
   const env = options.env ?? Deno.env.toObject();
   // One ConfigError naming every bad variable, PORT included.
   const issues: ConfigError["issues"][number][] = [];
@@ -80,10 +82,11 @@ export async function startFunction(
   const port = options.port ?? collect(() => portFromEnv(env));
   const config = collect(() => loadConfig(env));
   if (issues.length > 0 || !config) throw new ConfigError(issues);
-  const container = createAppContainer(config);
+  const container = createBaseContainer(config);
+  for (const area of definition.areas) area(container, config);
   let app: FunctionApp;
   try {
-    app = await buildFunctionApp(name, container);
+    app = await definition.createApp(container);
   } catch (error) {
     await container.dispose().catch(() => {});
     throw error;
@@ -126,10 +129,13 @@ export function describeStartupError(name: string, error: unknown): string {
  * the Supabase edge runtime (no process to exit) the error is rethrown so the platform reports
  * the boot failure with the same message.
  */
-export async function serveFunction(name: FunctionName): Promise<RunningFunction | undefined> {
+export async function serveFunction(
+  definition: FunctionDefinition,
+): Promise<RunningFunction | undefined> {
+  const { name } = definition;
   let running: RunningFunction;
   try {
-    running = await startFunction(name);
+    running = await startFunction(definition);
   } catch (error) {
     console.error(describeStartupError(name, error));
     if (currentRuntime().kind === "edge") throw error;
