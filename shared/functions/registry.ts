@@ -1,10 +1,8 @@
 /**
- * The four edge functions and how each one's Hono app is built from the app container. Used by
- * the entrypoints (functions/<name>/index.ts), the local dev server's functions gateway, and the
- * bundle script.
- *
- * Each function's module is imported only when that function is built. The deployed entrypoints
- * do not use this module (it reaches all four apps): each imports its own definition.
+ * The four edge functions and how each one's Hono app is built from the (full) app container.
+ * Used by the local dev server's functions gateway and tests. Each function's module is imported
+ * only when that function is built. The deployed entrypoints do not use this module (it reaches
+ * all four apps): each imports its own definition (shared/functions/<name>/app.ts).
  */
 import type { Container } from "../di/container.ts";
 import type { FunctionApp } from "../http/app.ts";

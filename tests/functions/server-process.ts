@@ -1,5 +1,5 @@
 /**
- * Runs a function entrypoint (source or bundle) as a real `deno run -A` process on a free port
+ * Runs a function entrypoint as a real `deno run -A` process (plain Deno) on a free port
  * (PORT=0; the port is read from the "listening" log line) and stops it reliably.
  */
 import { fileURLToPath } from "node:url";
