@@ -10,6 +10,10 @@ export function registerBatchArea(container: Container, config: AppConfig): void
     sql: SqlToken,
     supabase: container.has(SupabaseAdminToken) ? SupabaseAdminToken : undefined,
     legacy: env.OLD_DATABASE_URL ? { url: env.OLD_DATABASE_URL } : undefined,
-    options: { batchSize: env.MIGRATION_BATCH_SIZE, budgetMs: env.MIGRATION_BATCH_BUDGET_MS },
+    options: {
+      batchSize: env.MIGRATION_BATCH_SIZE,
+      budgetMs: env.MIGRATION_BATCH_BUDGET_MS,
+      cpuBudgetMs: env.MIGRATION_BATCH_CPU_BUDGET_MS,
+    },
   });
 }
