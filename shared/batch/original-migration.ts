@@ -62,9 +62,15 @@ export class OriginalBatchMigration {
     // CPU as well as wall clock (hosted: ~2 s of CPU per request): no new page once spent.
     const cpuBudget = this.deps.options.cpuBudgetMs;
     const cpuStarted = cpuBudget === undefined ? undefined : processCpuMs();
-    const cpuSpent = () => {
+    let pagesDone = 0;
+    // Asked once per finished page: stop while the next page (at this call's average CPU per
+    // page, with the engine's 1.5× margin) still fits in the budget.
+    const nextPageWouldExceed = (budget: number) => {
+      pagesDone++;
       const now = cpuStarted === undefined ? undefined : processCpuMs();
-      return now === undefined || cpuStarted === undefined ? 0 : now - cpuStarted;
+      if (now === undefined || cpuStarted === undefined) return false;
+      const spent = now - cpuStarted;
+      return spent + (spent / pagesDone) * 1.5 >= budget;
     };
     const migration = await this.#migration(input.migration_id, input.dry_run ?? false);
     const rules = rulesOf(this.deps.options);
@@ -99,7 +105,7 @@ export class OriginalBatchMigration {
         deadline: started + budget,
         startPage: nextPageOf(migration),
         signal: control.signal,
-        shouldStop: cpuBudget === undefined ? undefined : () => cpuSpent() >= cpuBudget,
+        shouldStop: cpuBudget === undefined ? undefined : () => nextPageWouldExceed(cpuBudget),
         inSupabaseAuth: this.deps.source.inSupabaseAuth,
         dryRun: migration.dry_run,
       });

@@ -16,6 +16,9 @@
  * wait (bounded) for every waitUntil promise. Then nothing forces an exit: the process ends only
  * when the function closed everything it opened (listener, SQL pool, timers), which is what the
  * conformance test checks. Lines starting with `edge-harness:` on stderr report progress.
+ *
+ * For benchmarks the harness itself (never the function) answers `GET /__edge_harness/cpu` with
+ * this process's CPU time so far, `{ "cpu_ms": n }` (Deno.cpuUsage: user + system).
  */
 import { pathToFileURL } from "node:url";
 
@@ -68,6 +71,11 @@ function edgeServe(arg1: unknown, arg2?: unknown) {
     hostname: "127.0.0.1",
     onListen: () => report("listening", { port }),
   }, async (request) => {
+    if (new URL(request.url).pathname === "/__edge_harness/cpu") {
+      const usage = (Deno as unknown as { cpuUsage(): { user: number; system: number } })
+        .cpuUsage();
+      return Response.json({ cpu_ms: (usage.user + usage.system) / 1000 });
+    }
     const edgeRequest = new Request(request, { signal: neverAborts });
     try {
       return await handler(edgeRequest, { remoteAddr: EDGE_ADDR });
