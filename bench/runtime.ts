@@ -18,6 +18,7 @@ import { RuntimeFlagsStore } from "../shared/flags/store.ts";
 import { FUNCTION_NAMES } from "../shared/functions/names.ts";
 import { seedAuthUsers } from "../tests/shared/batch/helpers.ts";
 import {
+  callFunction as send,
   type EdgeStack,
   type EdgeWorker,
   functionEnv,
@@ -33,27 +34,6 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
-
-async function send(
-  worker: EdgeWorker,
-  path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${worker.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: {
-      "Content-Type": "application/json",
-      ...(init.token && { Authorization: `Bearer ${init.token}` }),
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  try {
-    return { status: response.status, body: JSON.parse(text) };
-  } catch {
-    return { status: response.status, body: { text } };
-  }
-}
 
 async function cpuMs(worker: EdgeWorker): Promise<number> {
   const response = await fetch(`${new URL(worker.url).origin}/__edge_harness/cpu`);

@@ -16,6 +16,7 @@ import { createClient } from "@supabase/supabase-js";
 import { FUNCTION_NAMES } from "../../shared/functions/registry.ts";
 import { TEST_DATABASE_URL } from "../helpers/db.ts";
 import {
+  callFunction as call,
   type EdgeStack,
   type EdgeWorker,
   functionEnv,
@@ -25,29 +26,6 @@ import {
 } from "./edge-runtime/harness.ts";
 
 const PASSWORD = "Correct-Horse-42";
-
-async function call(
-  worker: EdgeWorker,
-  path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${worker.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: {
-      "Content-Type": "application/json",
-      ...(init.token && { Authorization: `Bearer ${init.token}` }),
-    },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = { text };
-  }
-  return { status: response.status, body };
-}
 
 async function metricCounts(stack: EdgeStack): Promise<Record<string, number>> {
   const { rows } = await stack.sql.query<{ function_name: string; n: number }>(

@@ -14,7 +14,7 @@ import { createStandinKeys, type StandinKeys } from "../../../local/standin/keys
 import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { freshPostgres } from "../../helpers/db.ts";
-import { REPO_ROOT } from "../server-process.ts";
+import { baseEnv, pump, REPO_ROOT } from "../server-process.ts";
 
 const AUTH_SCHEMA = new URL("../../../local/standin/auth-schema.sql", import.meta.url);
 const WORKER = new URL("./worker.ts", import.meta.url);
@@ -115,31 +115,6 @@ function freePort(): number {
   return port;
 }
 
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-async function pumpLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) onLine(pending);
-}
-
 /**
  * Spawns `functions/<name>/index.ts` under worker.ts with `env` (nothing else of ours leaks in)
  * and resolves once its listener is up.
@@ -172,13 +147,15 @@ export async function startEdgeWorker(
   let onBooted: () => void = () => {};
   const booted = new Promise<void>((resolve) => (onBooted = resolve));
   const onLine = (line: string) => {
-    output.push(line);
     if (!line.startsWith("edge-harness: ")) return;
     if (line.includes('"event":"listening"')) listeningAfterMs = performance.now() - started;
     // The entrypoint's top-level await finished: start-up did not throw after listening.
     if (line.includes('"event":"booted"')) onBooted();
   };
-  const pumps = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
+  const pumps = Promise.all([
+    pump(child.stdout, output, onLine),
+    pump(child.stderr, output, onLine),
+  ]);
   const kill = () => {
     try {
       child.kill("SIGKILL");
@@ -237,4 +214,32 @@ export function logRecords(worker: EdgeWorker): Array<Record<string, unknown>> {
       return {};
     }
   });
+}
+
+export interface CallResult {
+  readonly status: number;
+  /** The JSON body, or `{ text }` when it is not JSON. */
+  readonly body: Record<string, unknown>;
+}
+
+/** One request to a worker's function (`<worker.url><path>`): JSON body, optional bearer token. */
+export async function callFunction(
+  worker: EdgeWorker,
+  path: string,
+  init: { method?: string; body?: unknown; token?: string } = {},
+): Promise<CallResult> {
+  const response = await fetch(`${worker.url}${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: {
+      "Content-Type": "application/json",
+      ...(init.token && { Authorization: `Bearer ${init.token}` }),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: { text } };
+  }
 }
