@@ -342,7 +342,7 @@ async function batchCalls(stack: EdgeStack, worker: EdgeWorker): Promise<void> {
   let seeded = 0;
   for (
     const [rollout, label, users, batchSize] of [
-      [100, "set-based engine", 20_000, 1000],
+      [100, "set-based engine", 20_000, 5000],
       [0, "per-user original (listUsers)", 600, 100],
     ] as const
   ) {
