@@ -5,7 +5,12 @@
  * batch "costs" a known amount; the default clock is the process's real CPU time.
  */
 import assert from "node:assert/strict";
+import { createClient } from "@supabase/supabase-js";
+import { Hono } from "hono";
 import { BatchMigrationEngine } from "../../../shared/batch/engine.ts";
+import { OriginalBatchMigration } from "../../../shared/batch/original-migration.ts";
+import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import { BatchEngineToken } from "../../../shared/batch/tokens.ts";
 import { loadConfig } from "../../../shared/config/env.ts";
@@ -26,6 +31,29 @@ function engineFor(db: SqlClient, cpuBudgetMs: number | undefined, cpuClock?: ()
     source: new SupabaseAuthSource(db),
     options: { batchSize: 10, retryBaseDelayMs: 1, retryMaxDelayMs: 5, cpuBudgetMs },
     cpuClock,
+  });
+}
+
+/** The per-user original over supabase-js admin against the Auth stand-in, in-process. */
+async function originalFor(db: SqlClient, cpuBudgetMs: number | undefined) {
+  const keys = await createStandinKeys();
+  const auth = new Hono().route("/auth/v1", createAuthApi({ sql: db, keys }));
+  const client = createClient("http://standin.local", keys.serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { fetch: async (input, init) => await auth.fetch(new Request(input, init)) },
+  });
+  return new OriginalBatchMigration({
+    db,
+    admin: client.auth.admin,
+    source: new SupabaseAuthSource(db),
+    options: {
+      batchSize: 10,
+      budgetMs: 60_000,
+      cpuBudgetMs,
+      deletedUsers: "reject",
+      bannedUsers: "reject",
+      duplicateEmails: "reject_later",
+    },
   });
 }
 
@@ -62,6 +90,20 @@ Deno.test("batch engine CPU budget", async (t) => {
       const result = await engineFor(db, 0).run({ migration_id: "cpu-zero" });
       assert.equal(result.stopped_because, "cpu_budget");
       assert.equal(result.processed, 10);
+    });
+
+    await t.step("the per-user original stops before a page that would not fit", async () => {
+      await resetTables(db);
+      await seedAuthUsers(db, 25);
+      // A zero budget: one page (10 users) per call, whatever the real CPU time.
+      const original = await originalFor(db, 0);
+      const first = await original.run({ migration_id: "cpu-original", batch_size: 10 });
+      assert.equal(first.processed, 10);
+      assert.equal(first.done, false);
+      const unbounded = await originalFor(db, undefined);
+      const rest = await unbounded.run({ migration_id: "cpu-original", batch_size: 10 });
+      assert.equal(rest.done, true);
+      assert.equal(rest.processed, 15);
     });
 
     await t.step("without a CPU budget (the CLI) the same clock never stops a run", async () => {
