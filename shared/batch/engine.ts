@@ -50,7 +50,7 @@ import type { SourceAdapter } from "./source.ts";
 import type { ClassifyContext } from "./statements.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
-import { processCpuMs } from "../runtime/cpu.ts";
+import { cpuOrElapsedMs } from "../runtime/cpu.ts";
 
 export type StopReason =
   | "done"
@@ -129,7 +129,7 @@ export interface EngineDeps {
   readonly onBatch?: (progress: BatchProgress) => void;
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
-  /** Process CPU milliseconds (default shared/runtime/cpu.ts); undefined when unknown. */
+  /** CPU milliseconds (default shared/runtime/cpu.ts: process CPU, else elapsed time). */
   readonly cpuClock?: () => number | undefined;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
 }
@@ -162,7 +162,7 @@ export class BatchMigrationEngine {
     this.#source = deps.source;
     this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#clock = deps.clock ?? (() => performance.now());
-    this.#cpuClock = deps.cpuClock ?? processCpuMs;
+    this.#cpuClock = deps.cpuClock ?? cpuOrElapsedMs;
     this.#onBatch = deps.onBatch;
     this.#retry = {
       maxRetries: this.options.maxRetries,

@@ -30,7 +30,7 @@ import {
 import { parseInput } from "./parse.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "./rules.ts";
 import type { DuplicateEmail, SourceAdapter } from "./source.ts";
-import { processCpuMs } from "../runtime/cpu.ts";
+import { cpuOrElapsedMs } from "../runtime/cpu.ts";
 
 export interface OriginalMigrationDeps {
   /** The database with auth.users (hash look-ups) and the Better Auth + tracking tables. */
@@ -61,15 +61,14 @@ export class OriginalBatchMigration {
     );
     // CPU as well as wall clock (hosted: ~2 s of CPU per request): no new page once spent.
     const cpuBudget = this.deps.options.cpuBudgetMs;
-    const cpuStarted = cpuBudget === undefined ? undefined : processCpuMs();
+    const cpuStarted = cpuBudget === undefined ? undefined : cpuOrElapsedMs();
     let pagesDone = 0;
     // Asked once per finished page: stop while the next page (at this call's average CPU per
     // page, with the engine's 1.5× margin) still fits in the budget.
     const nextPageWouldExceed = (budget: number) => {
       pagesDone++;
-      const now = cpuStarted === undefined ? undefined : processCpuMs();
-      if (now === undefined || cpuStarted === undefined) return false;
-      const spent = now - cpuStarted;
+      if (cpuStarted === undefined) return false;
+      const spent = cpuOrElapsedMs() - cpuStarted;
       return spent + (spent / pagesDone) * 1.5 >= budget;
     };
     const migration = await this.#migration(input.migration_id, input.dry_run ?? false);

@@ -1,32 +1,34 @@
 /**
- * CPU time of this process, for budgets measured the way Supabase limits Edge Functions (~2 s of
- * CPU per request, async I/O not counted; docs: functions/limits). `Deno.cpuUsage()` (user +
- * system µs, getrusage of the process) where the runtime has it, else node:process `cpuUsage()`;
- * undefined where neither exists, and callers then fall back to wall-clock bounds alone.
+ * CPU time for budgets measured the way Supabase limits Edge Functions (~2 s of CPU per request,
+ * async I/O not counted; docs: functions/limits).
  *
- * On the Edge Runtime several isolates can share one process, so this over-counts there: a CPU
- * budget then stops early, which is the safe direction (the next cron call continues).
+ * - Plain Deno: `Deno.cpuUsage()` (user + system µs of the process).
+ * - The Edge Runtime exposes no CPU clock to a function: it has no `Deno.cpuUsage`, and its
+ *   node:process `cpuUsage()` is a stub that logs "Not implemented" and returns zeros
+ *   (supabase/edge-runtime `ext/node/polyfills/process.ts`), so it is never called here. There,
+ *   elapsed time stands in for CPU time: the function's JavaScript runs on one thread, so the CPU
+ *   time it is charged cannot exceed the wall time that passed — a budget then stops early, the
+ *   safe direction (the next call continues).
  */
-import process from "node:process";
 
 interface CpuUsage {
   readonly user: number;
   readonly system: number;
 }
 
-function read(): CpuUsage | undefined {
-  const deno = (Deno as unknown as { cpuUsage?: () => CpuUsage }).cpuUsage;
-  try {
-    if (typeof deno === "function") return deno();
-    if (typeof process.cpuUsage === "function") return process.cpuUsage();
-  } catch {
-    // Not permitted or not implemented here.
-  }
-  return undefined;
-}
-
 /** Milliseconds of CPU (user + system) this process has used, or undefined when unknown. */
 export function processCpuMs(): number | undefined {
-  const usage = read();
-  return usage ? (usage.user + usage.system) / 1000 : undefined;
+  const read = (Deno as unknown as { cpuUsage?: () => CpuUsage }).cpuUsage;
+  if (typeof read !== "function") return undefined;
+  try {
+    const usage = read();
+    return (usage.user + usage.system) / 1000;
+  } catch {
+    return undefined; // not permitted or not implemented here
+  }
+}
+
+/** CPU milliseconds where the runtime tells them, else elapsed milliseconds (an upper bound). */
+export function cpuOrElapsedMs(): number {
+  return processCpuMs() ?? performance.now();
 }

@@ -8,9 +8,11 @@
  *   (no `addr`; `shutdown()` synchronous) and closes the listener itself on `drain`. The handler's
  *   `info.remoteAddr` is that same fixed address, and `request.signal` never aborts.
  * - `EdgeRuntime.waitUntil(promise)` keeps work alive after the response.
- * - `ext/runtime/js/bootstrap.js`: `Deno.exit` and signal listeners do nothing in a user worker;
- *   spawning processes is refused (the harness runs this with `--deny-run`), writes only under
- *   /tmp (`--allow-write=/tmp`).
+ * - `ext/runtime/js/bootstrap.js`: `Deno.exit` and signal listeners do nothing in a user worker
+ *   (mocked); spawning processes is refused (the harness runs this with `--deny-run`), writes only
+ *   under /tmp (`--allow-write=/tmp`).
+ * - No CPU clock: the Edge Runtime has no `Deno.cpuUsage` (and its node:process `cpuUsage()` is a
+ *   stub returning zeros, `ext/node/polyfills/process.ts`), so it is removed here too.
  *
  * The harness ends the worker as the platform does: SIGTERM to this process → a `drain` event →
  * wait (bounded) for every waitUntil promise. Then nothing forces an exit: the process ends only
@@ -72,8 +74,7 @@ function edgeServe(arg1: unknown, arg2?: unknown) {
     onListen: () => report("listening", { port }),
   }, async (request) => {
     if (new URL(request.url).pathname === "/__edge_harness/cpu") {
-      const usage = (Deno as unknown as { cpuUsage(): { user: number; system: number } })
-        .cpuUsage();
+      const usage = realCpuUsage();
       return Response.json({ cpu_ms: (usage.user + usage.system) / 1000 });
     }
     const edgeRequest = new Request(request, { signal: neverAborts });
@@ -94,6 +95,11 @@ function edgeServe(arg1: unknown, arg2?: unknown) {
   return { finished: server.finished, shutdown, ref() {}, unref() {} };
 }
 Object.defineProperty(Deno, "serve", { value: edgeServe, configurable: true, writable: true });
+
+// --- no CPU clock for the function (the harness keeps its own for /__edge_harness/cpu) ---------
+const realCpuUsage = (Deno as unknown as { cpuUsage(): { user: number; system: number } })
+  .cpuUsage.bind(Deno);
+Object.defineProperty(Deno, "cpuUsage", { value: undefined, configurable: true, writable: true });
 
 // --- no process control in a user worker ------------------------------------------------------
 const realAddSignalListener = Deno.addSignalListener;
