@@ -9,6 +9,7 @@
  *   deno task ops set FN PERCENT                    deno task ops evaluate
  *   deno task ops emergency-rollback --reason TEXT [--yes]
  *   deno task ops undo-emergency [--reason TEXT] [--yes]
+ *   deno task ops dashboard [--port N]   (a hosted project's dashboard, local/ops-dashboard/)
  *
  * Same services as the admin routes (shared/ops), so every change is one transaction with its
  * migration_log entry and queued alert; the CLI waits for alert delivery before it exits.
@@ -44,6 +45,7 @@ Commands:
   evaluate                    run one scheduled evaluation now
   emergency-rollback          force the ORIGINAL implementation for every function
   undo-emergency              lift the emergency rollback
+  dashboard                   serve a hosted project's dashboard locally (--help for details)
 
 Options:
   --steps 1,5,10              plan (start) or rollback steps (rollback)
@@ -120,6 +122,10 @@ function print(json: boolean, value: unknown, human: () => string): void {
 async function main(): Promise<number> {
   // Started by a launcher that forwards no signal (node_modules/.bin/deno task ops): end with it.
   watchLauncher(() => Deno.exit(143));
+  if (Deno.args[0] === "dashboard") {
+    const { runDashboardCommand } = await import("../local/ops-dashboard/cli.ts");
+    return await runDashboardCommand(Deno.args.slice(1));
+  }
   let parsed;
   try {
     parsed = parseArgs({

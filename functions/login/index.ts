@@ -4,6 +4,7 @@
  * environment, build the DI container and the function's Hono app, and serve it — see
  * shared/functions/serve.ts and shared/functions/login/app.ts.
  */
+import { loginFunction } from "../../shared/functions/login/app.ts";
 import { serveFunction } from "../../shared/functions/serve.ts";
 
-await serveFunction("login");
+await serveFunction(loginFunction);

@@ -4,6 +4,7 @@
  * environment, build the DI container and the function's Hono app, and serve it — see
  * shared/functions/serve.ts and shared/functions/migrate-batch/app.ts.
  */
+import { migrateBatchFunction } from "../../shared/functions/migrate-batch/app.ts";
 import { serveFunction } from "../../shared/functions/serve.ts";
 
-await serveFunction("migrate-batch");
+await serveFunction(migrateBatchFunction);

@@ -11,17 +11,9 @@
  * Auth events go to `options.events`, else to the project logger (LoggerToken, when registered)
  * and Sentry's recordAuthEvent.
  */
-import { createClient } from "@supabase/supabase-js";
 import type { Container } from "../di/container.ts";
 import { ConfigToken, SqlToken } from "../di/tokens.ts";
-import {
-  type AccessTokenSigning,
-  type AccessTokenVerifierConfig,
-  DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
-  DEFAULT_BETTER_AUTH_ISSUER,
-  deriveAccessTokenSecret,
-  remoteJwks,
-} from "./access-tokens.ts";
+import { type AccessTokenOptions, registerAccessTokens } from "./register-access-tokens.ts";
 import { createBetterAuth } from "./better-auth.ts";
 import { BetterAuthService } from "./better-auth-service.ts";
 import { DivergenceRepository } from "./divergences.ts";
@@ -29,7 +21,6 @@ import { DualWriteAuthService } from "./dual-write-auth-service.ts";
 import { LoggerToken } from "../observability/tokens.ts";
 import { recordAuthEvent } from "../observability/sentry.ts";
 import { type AuthEventSink, fanOut, jsonLogAuthEventSink, loggerAuthEventSink } from "./events.ts";
-import type { PublicJwk } from "./jwt.ts";
 import { MigrationStatusRepository } from "./migration-status.ts";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./password-policy.ts";
 import { LoginRateLimiter, type RateLimitSettings } from "./rate-limiter.ts";
@@ -52,15 +43,7 @@ import {
 } from "./tokens.ts";
 import { UserSync } from "./user-sync.ts";
 
-export interface AuthRegistrationOptions {
-  /** The Supabase project's legacy JWT secret (the stand-in's keys.jwtSecret locally). */
-  readonly supabaseJwtSecret?: string;
-  /** The project's signing keys; default: fetched from SUPABASE_URL/auth/v1/.well-known/jwks.json. */
-  readonly supabaseJwks?: readonly PublicJwk[];
-  /** HS256 secret for Better Auth access tokens (default: derived from BETTER_AUTH_SECRET). */
-  readonly accessTokenSecret?: string;
-  readonly accessTokenIssuer?: string;
-  readonly accessTokenTtlSeconds?: number;
+export interface AuthRegistrationOptions extends AccessTokenOptions {
   readonly passwordPolicy?: PasswordPolicy;
   readonly rateLimits?: RateLimitSettings;
   /** Default: one JSON log line per event; the Sentry helpers can be fanned in here. */
@@ -82,52 +65,9 @@ export function registerAuth(
     return fanOut(log, recordAuthEvent);
   });
 
-  container.register(AccessTokenSigningToken, async (c): Promise<AccessTokenSigning> => {
-    const { env } = await c.get(ConfigToken);
-    const secret = options.accessTokenSecret ??
-      (env.BETTER_AUTH_SECRET ? await deriveAccessTokenSecret(env.BETTER_AUTH_SECRET) : undefined);
-    if (!secret) throw new Error("BETTER_AUTH_SECRET (or an access token secret) is required");
-    return {
-      secret,
-      issuer: options.accessTokenIssuer ?? DEFAULT_BETTER_AUTH_ISSUER,
-      ttlSeconds: options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
-    };
-  });
-
-  container.register(AccessTokenVerifierToken, async (c): Promise<AccessTokenVerifierConfig> => {
-    const config = await c.get(ConfigToken);
-    const { url, anonKey } = config.supabase;
-    const signing = config.env.BETTER_AUTH_SECRET || options.accessTokenSecret
-      ? await c.get(AccessTokenSigningToken)
-      : null;
-    const probe = url && anonKey
-      ? createClient(url, anonKey, { auth: { persistSession: false, autoRefreshToken: false } })
-      : null;
-    const jwks = options.supabaseJwks;
-    return {
-      // Without Better Auth configured no token can carry its issuer; an unguessable secret
-      // makes sure none is ever accepted.
-      betterAuth: signing ?? { secret: crypto.randomUUID(), issuer: DEFAULT_BETTER_AUTH_ISSUER },
-      supabase: {
-        jwtSecret: options.supabaseJwtSecret,
-        jwks: jwks
-          ? () => Promise.resolve(jwks)
-          : url
-          ? remoteJwks(`${url}/auth/v1/.well-known/jwks.json`)
-          : undefined,
-        getUser: probe
-          ? async (token) => {
-            const { data, error } = await probe.auth.getUser(token);
-            if (error) {
-              if ((error.status ?? 500) >= 500 || error.status === 0) throw error;
-              return null;
-            }
-            return { id: data.user.id, email: data.user.email };
-          }
-          : undefined,
-      },
-    };
-  });
+  // Access tokens alone (no Better Auth) are all the coordinator needs: kept in their own module
+  // so that function's deploy graph does not reach Better Auth.
+  registerAccessTokens(container, options);
 
   container.register(BetterAuthToken, async (c) => {
     const { env } = await c.get(ConfigToken);

@@ -17,6 +17,11 @@ export const engineOptionsSchema = z.object({
   batchSize: batchSizeSchema.default(1000),
   /** Wall-clock budget of one invocation; Supabase allows 150-400 s, cron fires every minute. */
   budgetMs: z.number().int().min(0).max(3_600_000).default(50_000),
+  /**
+   * CPU budget of one invocation (shared/runtime/cpu.ts: process CPU time, else elapsed time);
+   * hosted Edge Functions get ~2 s of CPU per request. Unset: bounded by wall clock only (the CLI).
+   */
+  cpuBudgetMs: z.number().int().min(0).max(3_600_000).optional(),
   /** Retries of a batch after a transient error (serialization failure, deadlock, reset). */
   maxRetries: z.number().int().min(0).max(20).default(5),
   retryBaseDelayMs: z.number().int().min(0).max(60_000).default(100),

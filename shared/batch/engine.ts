@@ -50,10 +50,13 @@ import type { SourceAdapter } from "./source.ts";
 import type { ClassifyContext } from "./statements.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
+import { cpuOrElapsedMs } from "../runtime/cpu.ts";
 
 export type StopReason =
   | "done"
   | "budget"
+  /** The CPU budget (cpuBudgetMs) would be exceeded by the next batch. */
+  | "cpu_budget"
   | "max_batches"
   /** Every remaining range is claimed by other live workers. */
   | "busy"
@@ -126,6 +129,8 @@ export interface EngineDeps {
   readonly onBatch?: (progress: BatchProgress) => void;
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
+  /** CPU milliseconds (default shared/runtime/cpu.ts: process CPU, else elapsed time). */
+  readonly cpuClock?: () => number | undefined;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
 }
 
@@ -147,6 +152,7 @@ export class BatchMigrationEngine {
   readonly #source: SourceAdapter;
   readonly #workerId: string;
   readonly #clock: () => number;
+  readonly #cpuClock: () => number | undefined;
   readonly #retry: RetryPolicy;
   readonly #onBatch?: (progress: BatchProgress) => void;
 
@@ -156,6 +162,7 @@ export class BatchMigrationEngine {
     this.#source = deps.source;
     this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#clock = deps.clock ?? (() => performance.now());
+    this.#cpuClock = deps.cpuClock ?? cpuOrElapsedMs;
     this.#onBatch = deps.onBatch;
     this.#retry = {
       maxRetries: this.options.maxRetries,
@@ -174,6 +181,7 @@ export class BatchMigrationEngine {
     const input = parseInput(runInputSchema, rawInput);
     const started = this.#clock();
     const budget = Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs);
+    const cpu = new CpuMeter(this.#cpuClock, this.options.cpuBudgetMs);
     let migration = await this.#resolveMigration(input);
     const dryRun = migration.dry_run;
     if (migration.status === "pending" || migration.status === "failed") {
@@ -210,6 +218,11 @@ export class BatchMigrationEngine {
           stop = "budget";
           break;
         }
+        // The same rule for CPU time: hosted functions are ended past ~2 s of CPU per request.
+        if (leases.length > 0 && cpu.nextBatchWouldExceed()) {
+          stop = "cpu_budget";
+          break;
+        }
         let lease: Lease | null;
         try {
           lease = await withRetry(
@@ -233,7 +246,9 @@ export class BatchMigrationEngine {
           break;
         }
         const batchStarted = this.#clock();
+        const batchCpu = cpu.startBatch();
         const outcome = await this.#processLease(classify, lease, dryRun);
+        batchCpu.end();
         const batchMs = this.#clock() - batchStarted;
         averageBatchMs = averageBatchMs === 0 ? batchMs : averageBatchMs * 0.7 + batchMs * 0.3;
         if (outcome.kind === "lost") continue;
@@ -555,4 +570,43 @@ function progressOf(row: MigrationRow, invocation: BatchCounts, elapsedMs: numbe
     invocationProcessed: invocation.processed,
     elapsedMs,
   };
+}
+
+/**
+ * CPU spent by one run and a moving average per batch, so the run stops while the next batch
+ * (with the same 1.5× margin as the wall-clock rule) still fits. Inert without a budget or when
+ * the runtime cannot tell CPU time.
+ */
+class CpuMeter {
+  readonly #clock: () => number | undefined;
+  readonly #budgetMs: number | undefined;
+  readonly #started: number | undefined;
+  #averageBatchMs = 0;
+
+  constructor(clock: () => number | undefined, budgetMs: number | undefined) {
+    this.#clock = clock;
+    this.#budgetMs = budgetMs;
+    this.#started = budgetMs === undefined ? undefined : clock();
+  }
+
+  nextBatchWouldExceed(): boolean {
+    if (this.#budgetMs === undefined || this.#started === undefined) return false;
+    const now = this.#clock();
+    if (now === undefined) return false;
+    return now - this.#started + this.#averageBatchMs * 1.5 >= this.#budgetMs;
+  }
+
+  startBatch(): { end(): void } {
+    const started = this.#started === undefined ? undefined : this.#clock();
+    return {
+      end: () => {
+        const now = started === undefined ? undefined : this.#clock();
+        if (started === undefined || now === undefined) return;
+        const spent = now - started;
+        this.#averageBatchMs = this.#averageBatchMs === 0
+          ? spent
+          : this.#averageBatchMs * 0.7 + spent * 0.3;
+      },
+    };
+  }
 }

@@ -30,6 +30,7 @@ import {
 import { parseInput } from "./parse.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "./rules.ts";
 import type { DuplicateEmail, SourceAdapter } from "./source.ts";
+import { cpuOrElapsedMs } from "../runtime/cpu.ts";
 
 export interface OriginalMigrationDeps {
   /** The database with auth.users (hash look-ups) and the Better Auth + tracking tables. */
@@ -39,7 +40,7 @@ export interface OriginalMigrationDeps {
   readonly source: SourceAdapter;
   readonly options: Pick<
     EngineOptions,
-    "batchSize" | "budgetMs" | "deletedUsers" | "bannedUsers" | "duplicateEmails"
+    "batchSize" | "budgetMs" | "cpuBudgetMs" | "deletedUsers" | "bannedUsers" | "duplicateEmails"
   >;
 }
 
@@ -58,6 +59,18 @@ export class OriginalBatchMigration {
       input.budget_ms ?? this.deps.options.budgetMs,
       this.deps.options.budgetMs,
     );
+    // CPU as well as wall clock (hosted: ~2 s of CPU per request): no new page once spent.
+    const cpuBudget = this.deps.options.cpuBudgetMs;
+    const cpuStarted = cpuBudget === undefined ? undefined : cpuOrElapsedMs();
+    let pagesDone = 0;
+    // Asked once per finished page: stop while the next page (at this call's average CPU per
+    // page, with the engine's 1.5× margin) still fits in the budget.
+    const nextPageWouldExceed = (budget: number) => {
+      pagesDone++;
+      if (cpuStarted === undefined) return false;
+      const spent = cpuOrElapsedMs() - cpuStarted;
+      return spent + (spent / pagesDone) * 1.5 >= budget;
+    };
     const migration = await this.#migration(input.migration_id, input.dry_run ?? false);
     const rules = rulesOf(this.deps.options);
     const asOf = new Date(migration.config.as_of ?? migration.created_at);
@@ -91,6 +104,7 @@ export class OriginalBatchMigration {
         deadline: started + budget,
         startPage: nextPageOf(migration),
         signal: control.signal,
+        shouldStop: cpuBudget === undefined ? undefined : () => nextPageWouldExceed(cpuBudget),
         inSupabaseAuth: this.deps.source.inSupabaseAuth,
         dryRun: migration.dry_run,
       });

@@ -354,6 +354,8 @@ export interface OriginalRunOptions {
   readonly dryRun?: boolean;
   /** Stops before the next page once aborted. */
   readonly signal?: AbortSignal;
+  /** Asked before each page after the first (the CPU budget); true stops like the deadline. */
+  readonly shouldStop?: () => boolean;
   /** The listing page to start from (resuming an earlier invocation); default 1. */
   readonly startPage?: number;
 }
@@ -378,6 +380,7 @@ export async function runOriginal(
     if (options.maxPages !== undefined && pages >= options.maxPages) break;
     // At least one page per invocation: a budget smaller than one page must still make progress.
     if (pages > 0 && options.deadline !== undefined && performance.now() >= options.deadline) break;
+    if (pages > 0 && options.shouldStop?.()) break;
     if (options.signal?.aborted) break;
     const { data, error } = await context.admin.listUsers({ page, perPage });
     if (error) {

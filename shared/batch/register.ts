@@ -67,6 +67,16 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
       });
     });
   }
+  registerBatchAuth(container);
+  return container;
+}
+
+/**
+ * Who may call operator routes (batch runs, reconciliation, ops): the service-role key(s) and the
+ * cron secret. On its own so the signup function can guard its reconcile route with it without
+ * registering the batch engine.
+ */
+export function registerBatchAuth(container: Container): Container {
   container.register(BatchAuthToken, async (c) => {
     const { env, supabase: keys } = await c.get(ConfigToken);
     return {

@@ -99,6 +99,11 @@ export const envSchema = z.object({
   /** Wall-clock budget of one migrate-batch invocation before it returns (cron calls again). */
   MIGRATION_BATCH_BUDGET_MS: z.coerce.number().int().min(0).max(3_600_000).default(50_000),
   /**
+   * CPU budget of one migrate-batch invocation (process CPU ms): hosted Edge Functions are ended
+   * past ~2 s of CPU per request, so a call returns before that and the cron continues.
+   */
+  MIGRATION_BATCH_CPU_BUDGET_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_500),
+  /**
    * The project's legacy HS256 JWT secret, to verify Supabase access tokens locally (names that
    * start with SUPABASE_ are reserved for the platform). Without it: the JWKS, else Auth's /user.
    */

@@ -1,21 +1,15 @@
 /**
- * The four edge functions and how each one's Hono app is built from the app container. Used by
- * the entrypoints (functions/<name>/index.ts), the local dev server's functions gateway, and the
- * bundle script.
- *
- * Each function's module is imported only when that function is built, so an entrypoint
- * evaluates its own function's code and not the other three.
+ * The four edge functions and how each one's Hono app is built from the (full) app container.
+ * Used by the local dev server's functions gateway and tests. Each function's module is imported
+ * only when that function is built. The deployed entrypoints do not use this module (it reaches
+ * all four apps): each imports its own definition (shared/functions/<name>/app.ts).
  */
 import type { Container } from "../di/container.ts";
 import type { FunctionApp } from "../http/app.ts";
 
-export const FUNCTION_NAMES = ["signup", "login", "coordinator", "migrate-batch"] as const;
+import { FUNCTION_NAMES, type FunctionName, isFunctionName } from "./names.ts";
 
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
-
-export function isFunctionName(value: string): value is FunctionName {
-  return (FUNCTION_NAMES as readonly string[]).includes(value);
-}
+export { FUNCTION_NAMES, type FunctionName, isFunctionName };
 
 type FunctionAppFactory = (container: Container) => Promise<FunctionApp>;
 

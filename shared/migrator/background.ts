@@ -4,15 +4,7 @@
  * promise settles; everywhere (including there) the promises are also tracked so tests and
  * shutdown can `drain()` them.
  */
-
-interface EdgeRuntimeLike {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-function edgeRuntime(): EdgeRuntimeLike | undefined {
-  const candidate = (globalThis as { EdgeRuntime?: Partial<EdgeRuntimeLike> }).EdgeRuntime;
-  return typeof candidate?.waitUntil === "function" ? candidate as EdgeRuntimeLike : undefined;
-}
+import { currentRuntime } from "../runtime/mod.ts";
 
 export class BackgroundTasks {
   readonly #pending = new Set<Promise<unknown>>();
@@ -29,7 +21,7 @@ export class BackgroundTasks {
     this.#pending.add(settled);
     settled.finally(() => this.#pending.delete(settled));
     try {
-      edgeRuntime()?.waitUntil(settled);
+      currentRuntime().waitUntil(settled);
     } catch (error) {
       // waitUntil outside a request (e.g. at shutdown) may throw; tracking still holds it.
       this.#onError(error);

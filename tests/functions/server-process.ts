@@ -1,5 +1,5 @@
 /**
- * Runs a function entrypoint (source or bundle) as a real `deno run -A` process on a free port
+ * Runs a function entrypoint as a real `deno run -A` process (plain Deno) on a free port
  * (PORT=0; the port is read from the "listening" log line) and stops it reliably.
  */
 import { fileURLToPath } from "node:url";
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Variables a child Deno needs from ours (cache locations); nothing app-related leaks in. */
-function baseEnv(): Record<string, string> {
+export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
     const value = Deno.env.get(name);
@@ -59,7 +59,7 @@ export async function runToEnd(
 }
 
 /** Collects lines from a stream into `output`, calling `onLine` for each. */
-async function pump(
+export async function pump(
   stream: ReadableStream<Uint8Array>,
   output: string[],
   onLine: (line: string) => void,

@@ -12,6 +12,9 @@ import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
 import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
+import { registerAccessTokensArea } from "../../di/areas/access-tokens.ts";
+import { registerCoordinatorArea } from "../../di/areas/coordinator.ts";
+import type { FunctionDefinition } from "../definition.ts";
 
 export async function createCoordinatorApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("coordinator", container);
@@ -37,3 +40,10 @@ export async function createCoordinatorApp(container: Container): Promise<Functi
   app.all("/*", (c) => handle(c.req.raw));
   return app;
 }
+
+/** What functions/coordinator/index.ts serves: this app on the base container plus these areas. */
+export const coordinatorFunction: FunctionDefinition = {
+  name: "coordinator",
+  areas: [registerAccessTokensArea, registerCoordinatorArea],
+  createApp: createCoordinatorApp,
+};

@@ -12,6 +12,8 @@ import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
 import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
+import { registerAuthArea } from "../../di/areas/auth.ts";
+import type { FunctionDefinition } from "../definition.ts";
 
 export async function createLoginApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("login", container);
@@ -29,3 +31,10 @@ export async function createLoginApp(container: Container): Promise<FunctionApp>
   app.post("/", (c) => handle(c.req.raw));
   return app;
 }
+
+/** What functions/login/index.ts serves: this app on the base container plus these areas. */
+export const loginFunction: FunctionDefinition = {
+  name: "login",
+  areas: [registerAuthArea],
+  createApp: createLoginApp,
+};

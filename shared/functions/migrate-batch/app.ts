@@ -18,6 +18,10 @@ import { createOpsApp } from "../../ops/app.ts";
 import { OpsServicesToken } from "../../ops/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
+import { registerAuthArea } from "../../di/areas/auth.ts";
+import { registerBatchArea } from "../../di/areas/batch.ts";
+import { registerOpsArea } from "../../di/areas/ops.ts";
+import type { FunctionDefinition } from "../definition.ts";
 
 const NAME = "migrate-batch";
 
@@ -66,3 +70,10 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
   app.all("/*", (c) => batch(c.req.raw));
   return app;
 }
+
+/** What functions/migrate-batch/index.ts serves: this app on the base container plus these areas. */
+export const migrateBatchFunction: FunctionDefinition = {
+  name: "migrate-batch",
+  areas: [registerAuthArea, registerBatchArea, registerOpsArea],
+  createApp: createMigrateBatchApp,
+};

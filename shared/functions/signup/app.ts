@@ -14,6 +14,9 @@ import { LoggerToken } from "../../observability/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
 import { requireServiceKey } from "../service-auth.ts";
+import { registerAuthArea } from "../../di/areas/auth.ts";
+import { registerServiceKeyArea } from "../../di/areas/service-key.ts";
+import type { FunctionDefinition } from "../definition.ts";
 
 export async function createSignupApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("signup", container);
@@ -36,3 +39,10 @@ export async function createSignupApp(container: Container): Promise<FunctionApp
   app.post("/", (c) => handle(c.req.raw));
   return app;
 }
+
+/** What functions/signup/index.ts serves: this app on the base container plus these areas. */
+export const signupFunction: FunctionDefinition = {
+  name: "signup",
+  areas: [registerAuthArea, registerServiceKeyArea],
+  createApp: createSignupApp,
+};

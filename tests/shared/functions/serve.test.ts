@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../../shared/config/env.ts";
+import { coordinatorFunction } from "../../../shared/functions/coordinator/app.ts";
+import { signupFunction } from "../../../shared/functions/signup/app.ts";
 import {
   describeStartupError,
   portFromEnv,
@@ -7,13 +9,13 @@ import {
 } from "../../../shared/functions/serve.ts";
 
 Deno.test("startFunction validates the env, builds the app and serves it until shutdown", async () => {
-  const running = await startFunction("coordinator", {
+  const running = await startFunction(coordinatorFunction, {
     env: { LOG_LEVEL: "silent" },
     port: 0,
     hostname: "127.0.0.1",
   });
   try {
-    assert.ok(running.port > 0);
+    assert.ok(running.port !== undefined && running.port > 0);
     const response = await fetch(`http://127.0.0.1:${running.port}/coordinator/health`, {
       headers: { "x-request-id": "probe-request-1" },
     });
@@ -27,7 +29,7 @@ Deno.test("startFunction validates the env, builds the app and serves it until s
 });
 
 Deno.test("a bad environment fails start-up with every offending variable, before listening", async () => {
-  const error = await startFunction("signup", {
+  const error = await startFunction(signupFunction, {
     env: { MIGRATION_MODE: "triple_write", MAX_REQUEST_BYTES: "lots", LOG_LEVEL: "loud" },
     port: 0,
   }).then(() => null, (e) => e);
