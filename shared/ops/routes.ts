@@ -22,8 +22,8 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { redactString } from "../observability/redact.ts";
-import { statusForCode } from "../http/errors.ts";
+import { routeError } from "../http/errors.ts";
+import { reportFault } from "../observability/faults.ts";
 import { AppError, type ErrorCode, type Result } from "../result.ts";
 import { type AdminPrincipal, authenticate, type OpsAuth } from "./admin-auth.ts";
 import type { RolloutController } from "./controller.ts";
@@ -46,20 +46,8 @@ export interface OpsEnv {
 
 /** `{ error: { code, message, details? } }`; server-side failures never expose internals. */
 export function opsErrorResponse(c: Context, error: AppError): Response {
-  const status = statusForCode(error.code);
-  const expose = status < 500 || error.code === "unavailable";
-  return c.json(
-    {
-      error: expose
-        ? {
-          code: error.code,
-          message: error.message,
-          ...(error.details === undefined ? {} : { details: error.details }),
-        }
-        : { code: error.code, message: "internal error" },
-    },
-    status,
-  );
+  const { status, body } = routeError(error);
+  return c.json({ error: body }, status);
 }
 
 function respond<T>(c: Context, result: Result<T, AppError>): Response {
@@ -187,11 +175,8 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
   // A catch-all rather than notFound(): a mounted sub-app's notFound handler is not used.
   app.all("*", (c) => opsErrorResponse(c, new AppError("not_found", "no such admin route")));
   app.onError((error, c) => {
-    console.error(JSON.stringify({
-      level: "error",
-      msg: "ops route failed",
-      error: redactString(error instanceof Error ? error.message : String(error)),
-    }));
+    if (error instanceof AppError) return opsErrorResponse(c, error);
+    reportFault(error, { code: "internal_error", where: "ops routes" });
     return opsErrorResponse(c, new AppError("internal_error", "internal error"));
   });
   return app;

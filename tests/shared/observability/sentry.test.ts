@@ -322,3 +322,34 @@ Deno.test("with the real fetch transport, a dead Sentry endpoint neither throws 
     await closeSentry(1000);
   }
 });
+
+Deno.test("SENTRY_TRACES_SAMPLE_RATE > 0: each request is an http.server transaction continuing the caller's trace", async () => {
+  const { transport, envelopes } = capturingTransport();
+  const handle = initSentry({ dsn: closedPortDsn(), transport, tracesSampleRate: 1 });
+  try {
+    const app = loginApp();
+    const traceId = "0123456789abcdef0123456789abcdef";
+    const response = await app.fetch(
+      new Request("http://edge.test/login/health", {
+        headers: { "sentry-trace": `${traceId}-0123456789abcdef-1` },
+      }),
+    );
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    const transactions = itemsOf(envelopes).filter((item) => item.type === "transaction")
+      .map((item) =>
+        item.payload as {
+          transaction: string;
+          contexts: { trace: { op: string; trace_id: string; data?: Record<string, unknown> } };
+        }
+      );
+    assert.equal(transactions.length, 1, "one transaction, sent before the response");
+    const [transaction] = transactions;
+    assert.equal(transaction!.transaction, "GET /login/health");
+    assert.equal(transaction!.contexts.trace.op, "http.server");
+    assert.equal(transaction!.contexts.trace.trace_id, traceId);
+    assert.equal(transaction!.contexts.trace.data?.["http.response.status_code"], 200);
+  } finally {
+    await handle.release();
+  }
+});
