@@ -27,6 +27,7 @@ export function createOpsApp(services: OpsServices, options: OpsAppOptions = {})
     createOpsRoutes({
       controller: services.controller,
       emergency: services.emergency,
+      divergences: services.divergences,
       auth: services.auth,
       now: options.now,
     }),

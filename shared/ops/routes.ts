@@ -16,6 +16,9 @@
  *   GET  /emergency-rollback            kill switch state
  *   POST /emergency-rollback            { confirm: "ROLLBACK", reason }   every function → original
  *   POST /emergency-rollback/undo       { confirm: "RESTORE", reason? }
+ *   GET  /divergences                   ?kind=&status=&user=&since=&limit=&cursor= (+ counts)
+ *   POST /divergences/:id/retry         { reason? }   back to reconciliation (attempts reset)
+ *   POST /divergences/:id/resolve       { note }      closed by hand, audited
  *
  * The acting operator recorded in migration_log and runtime_flags.updated_by is the principal
  * ("service_role", "admin"), refined by an optional `x-ops-actor` header (e.g. an e-mail).
@@ -27,12 +30,15 @@ import { reportFault } from "../observability/faults.ts";
 import { AppError, type ErrorCode, type Result } from "../result.ts";
 import { type AdminPrincipal, authenticate, type OpsAuth } from "./admin-auth.ts";
 import type { RolloutController } from "./controller.ts";
+import type { DivergenceAdmin } from "./divergences.ts";
 import type { EmergencySwitch } from "./emergency.ts";
 import type { Actor } from "./types.ts";
 
 export interface OpsRoutesDeps {
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
+  /** auth_divergences for operators (GET /divergences, retry, resolve). */
+  readonly divergences?: DivergenceAdmin;
   readonly auth: OpsAuth;
   /** Request bodies above this are refused with 413 (default 16 KiB). */
   readonly maxBodyBytes?: number;
@@ -171,6 +177,25 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
     "/emergency-rollback/undo",
     action((_fn, body, actor) => emergency.release(body, actor)),
   );
+
+  const divergences = deps.divergences;
+  if (divergences) {
+    app.get("/divergences", async (c) => respond(c, await divergences.list(c.req.query())));
+    for (const verb of ["retry", "resolve"] as const) {
+      app.post(`/divergences/:id/${verb}`, async (c) => {
+        const id = Number(c.req.param("id"));
+        if (!Number.isSafeInteger(id) || id < 1) {
+          return opsErrorResponse(
+            c,
+            new AppError("validation_failed", "id: must be a positive integer", { field: "id" }),
+          );
+        }
+        const body = await readBody(c, maxBodyBytes);
+        if (!body.ok) return opsErrorResponse(c, body.error);
+        return respond(c, await divergences[verb](id, body.value, actorOf(c)));
+      });
+    }
+  }
 
   // A catch-all rather than notFound(): a mounted sub-app's notFound handler is not used.
   app.all("*", (c) => opsErrorResponse(c, new AppError("not_found", "no such admin route")));

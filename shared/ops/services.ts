@@ -17,7 +17,9 @@ import { sentryAlertSink, type SentryLike, webhookAlertSink } from "./alert-sink
 import { AlertDispatcher, type AlertSink } from "./alerts.ts";
 import { OpsContext } from "./context.ts";
 import { RolloutController, type RolloutDefaults } from "./controller.ts";
+import { DivergenceAdmin } from "./divergences.ts";
 import { EmergencySwitch } from "./emergency.ts";
+import type { WatchThresholds } from "./watch.ts";
 
 export interface OpsServicesOptions {
   readonly sql: SqlClient;
@@ -37,6 +39,8 @@ export interface OpsServicesOptions {
   readonly extraSinks?: readonly AlertSink[];
   readonly knownFunctions?: readonly string[];
   readonly defaults?: Partial<RolloutDefaults>;
+  /** The always-on watch's thresholds (OPS_WATCH_THRESHOLDS; default the runbook's; false = off). */
+  readonly watch?: WatchThresholds | false;
   /** Called after a committed flag change (FlagsCache.invalidate). */
   readonly onFlagsChanged?: (functionName: string) => void;
   readonly background?: BackgroundTasks;
@@ -50,6 +54,7 @@ export interface OpsServices {
   readonly context: OpsContext;
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
+  readonly divergences: DivergenceAdmin;
   readonly alerts: AlertDispatcher;
   readonly auth: OpsAuth;
   readonly background: BackgroundTasks;
@@ -81,6 +86,7 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
     defaults: options.defaults,
     envRolloutPercentage: options.routingEnv.MIGRATION_ROLLOUT_PERCENTAGE,
     knownFunctions: options.knownFunctions,
+    watch: options.watch,
   });
   const sessionSecret = options.adminSecret ??
     options.serviceRoleKeys?.find((key): key is string => !!key && key.length >= 16);
@@ -98,6 +104,7 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
     context,
     controller,
     emergency: new EmergencySwitch(context),
+    divergences: new DivergenceAdmin(context),
     alerts,
     auth,
     background,
