@@ -14,6 +14,7 @@
  * Retry and resolve are audited in migration_log in the same transaction.
  */
 import { z } from "zod";
+import type { SqlClient } from "../db/sql-client.ts";
 import { redactString } from "../observability/redact.ts";
 import { AppError, err, ok, type Result } from "../result.ts";
 import { parseInput } from "./analysis.ts";
@@ -106,56 +107,69 @@ function toView(row: Record<string, unknown>): DivergenceView {
   };
 }
 
+/** Rows per status (and open rows per kind). */
+export async function divergenceCounts(sql: SqlClient): Promise<DivergenceCounts> {
+  const { rows } = await sql.query<{ status: string; kind: string; n: number }>(
+    `SELECT status, kind, count(*) AS n FROM auth_divergences GROUP BY status, kind`,
+  );
+  const sum = (status: string) =>
+    rows.filter((row) => row.status === status).reduce((total, row) => total + Number(row.n), 0);
+  return {
+    open: sum("open"),
+    failed: sum("failed"),
+    resolved: sum("resolved"),
+    openByKind: Object.fromEntries(
+      rows.filter((row) => row.status === "open").map((row) => [row.kind, Number(row.n)]),
+    ),
+  };
+}
+
+/** One page of divergences by the (already validated) filters, newest first. */
+export async function listDivergences(
+  sql: SqlClient,
+  q: Omit<DivergenceListQuery, "limit"> & {
+    readonly limit: number;
+    /** Only rows that still need someone (open or failed). */
+    readonly unresolved?: boolean;
+  },
+): Promise<DivergencePage> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, value: unknown) => {
+    params.push(value);
+    where.push(clause.replaceAll("$?", `$${params.length}`));
+  };
+  if (q.kind) add("kind = $?", q.kind);
+  if (q.status) add("status = $?", q.status);
+  if (q.unresolved) add("status <> $?", "resolved");
+  if (q.user) {
+    if (q.user.includes("@")) add("lower(email) = lower($?)", q.user);
+    else add("user_id = $?::uuid", q.user);
+  }
+  if (q.since) add("created_at >= $?::timestamptz", q.since);
+  if (q.cursor) add("id < $?", q.cursor);
+  params.push(q.limit + 1);
+  const { rows } = await sql.query<Record<string, unknown>>(
+    `SELECT ${COLUMNS} FROM auth_divergences
+      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const items = rows.slice(0, q.limit).map(toView);
+  return {
+    items,
+    nextCursor: rows.length > q.limit ? items.at(-1)!.id : null,
+    counts: await divergenceCounts(sql),
+  };
+}
+
 export class DivergenceAdmin {
   constructor(private readonly ctx: OpsContext) {}
-
-  async counts(): Promise<DivergenceCounts> {
-    const { rows } = await this.ctx.sql.query<{ status: string; kind: string; n: number }>(
-      `SELECT status, kind, count(*) AS n FROM auth_divergences GROUP BY status, kind`,
-    );
-    const sum = (status: string) =>
-      rows.filter((row) => row.status === status).reduce((total, row) => total + Number(row.n), 0);
-    return {
-      open: sum("open"),
-      failed: sum("failed"),
-      resolved: sum("resolved"),
-      openByKind: Object.fromEntries(
-        rows.filter((row) => row.status === "open").map((row) => [row.kind, Number(row.n)]),
-      ),
-    };
-  }
 
   async list(input: unknown): Promise<Result<DivergencePage, AppError>> {
     const parsed = parseInput(divergenceListSchema, input);
     if (!parsed.ok) return parsed;
-    const q = parsed.value;
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replaceAll("$?", `$${params.length}`));
-    };
-    if (q.kind) add("kind = $?", q.kind);
-    if (q.status) add("status = $?", q.status);
-    if (q.user) {
-      if (q.user.includes("@")) add("lower(email) = lower($?)", q.user);
-      else add("user_id = $?::uuid", q.user);
-    }
-    if (q.since) add("created_at >= $?::timestamptz", q.since);
-    if (q.cursor) add("id < $?", q.cursor);
-    params.push(q.limit + 1);
-    const { rows } = await this.ctx.sql.query<Record<string, unknown>>(
-      `SELECT ${COLUMNS} FROM auth_divergences
-        ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY id DESC LIMIT $${params.length}`,
-      params,
-    );
-    const items = rows.slice(0, q.limit).map(toView);
-    return ok({
-      items,
-      nextCursor: rows.length > q.limit ? items.at(-1)!.id : null,
-      counts: await this.counts(),
-    });
+    return ok(await listDivergences(this.ctx.sql, parsed.value));
   }
 
   /** Back to reconciliation: open, attempts reset. */
@@ -217,7 +231,7 @@ export class DivergenceAdmin {
   }
 
   async #lock(
-    tx: OpsContext["sql"],
+    tx: SqlClient,
     id: number,
   ): Promise<Result<{ status: string; kind: string }, AppError>> {
     const { rows } = await tx.query<{ status: string; kind: string }>(

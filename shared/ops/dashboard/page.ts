@@ -114,7 +114,16 @@ function progressSection(data: DashboardData) {
       ${card("progress-total", "Users tracked", p.total)}
       ${card("progress-supabase", "In Supabase Auth", p.supabaseMigrated)}
       ${card("progress-better-auth", "In Better Auth", p.betterAuthMigrated)}
-      ${card("progress-fully", "Fully migrated (both, validated)", p.fullyMigrated)}
+      ${card("progress-fully", "Migrated (in both, any path)", p.fullyMigrated)}
+      ${card("progress-validated", "Validated (compared equal)", p.validated)}
+      ${card(
+        "progress-divergences-open",
+        "Open divergences",
+        data.divergences.counts.open,
+        data.divergences.counts.failed > 0
+          ? html`<div class="muted" data-testid="progress-divergences-failed">${data.divergences.counts.failed} failed (need a human)</div>`
+          : "",
+      )}
       ${card(
         "progress-completion",
         "Completion",
@@ -414,6 +423,78 @@ ${
   }</section>`;
 }
 
+/** auth_divergences that still need someone: retry (back to reconciliation) or resolve. */
+function divergenceSection(data: DashboardData) {
+  const { counts, unresolved } = data.divergences;
+  const byKind = Object.entries(counts.openByKind).map(([kind, count]) =>
+    html`
+      <span data-testid="divergences-kind-${kind}">${kind} ${count}</span>
+    `
+  );
+  return html`<section aria-labelledby="dv-h"><h2 id="dv-h">Divergences</h2>
+<p>Open <strong data-testid="divergences-open">${counts.open}</strong> · failed <strong
+  data-testid="divergences-failed">${counts.failed}</strong> · resolved <strong
+  data-testid="divergences-resolved">${counts.resolved}</strong>${
+    byKind.length > 0
+      ? html`
+        <span class="muted">(open: ${byKind})</span>
+      `
+      : ""
+  }</p>
+${
+    unresolved.length === 0 ? html`<p class="muted">None need attention.</p>` : html`
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Kind</th>
+            <th scope="col">User</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Act</th>
+          </tr>
+        </thead>
+        <tbody>
+      ${unresolved.map((d) =>
+        html`
+          <tr data-testid="divergence-row">
+            <td>${d.createdAt.slice(0, 19).replace("T", " ")}</td>
+            <td>${d.kind}${d.missingSide
+              ? html`
+                <span class="muted">(${d.missingSide} missing)</span>
+              `
+              : ""}</td>
+            <td><code>${d.userId}</code></td>
+            <td>${d.status}${d.attempts > 0
+              ? html`
+                <span class="muted">×${d.attempts}</span>
+              `
+              : ""}</td>
+            <td>${d.lastError ?? d.reason}</td>
+            <td>
+              <div class="controls">
+                <form data-action="/divergences/${d.id}/retry"
+                  data-done="Divergence ${d
+                    .id} sent back to reconciliation."><button type="submit" data-testid="divergence-${d
+                    .id}-retry">Retry</button></form>
+                <form data-action="/divergences/${d.id}/resolve"
+                  data-done="Divergence ${d.id} resolved."
+                  data-confirm="Mark divergence ${d.id} resolved?">
+                  <label for="dv-note-${d.id}">Note</label>
+                  <input id="dv-note-${d.id}" name="note" required maxlength="500"
+                    data-testid="divergence-${d.id}-note">
+                  <button type="submit" data-testid="divergence-${d.id}-resolve">Resolve</button>
+                </form>
+              </div>
+            </td>
+          </tr>
+        `
+      )}</tbody>
+      </table>
+    `
+  }</section>`;
+}
+
 /** The part that refreshes itself. */
 export function renderLive(data: DashboardData) {
   return html`
@@ -424,6 +505,7 @@ export function renderLive(data: DashboardData) {
         .windowMinutes} min, charts in ${data.bucketMinutes}-min buckets)</span></h2>
     ${data.functions.map(functionSection)}
     </section>
+    ${divergenceSection(data)}
     ${listSections(data)}
     <p
       class="muted">Figures as of <time datetime="${data.generatedAt
