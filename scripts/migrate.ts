@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { BatchMigrationEngine, type RunResult } from "../shared/batch/engine.ts";
 import { LegacyTableSource } from "../shared/batch/legacy-source.ts";
 import { ProgressReporter } from "../shared/batch/progress.ts";
+import { BatchLevers } from "../shared/ops/batch-levers.ts";
 import type { SourceAdapter } from "../shared/batch/source.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
@@ -161,6 +162,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
         ...(leaseTtlMs && { leaseTtlMs }),
       },
       onBatch: json ? undefined : (progress) => reporter.update(progress),
+      gate: new BatchLevers(db),
     });
 
     if (command === "status") {

@@ -50,6 +50,20 @@ import type { SourceAdapter } from "./source.ts";
 import type { ClassifyContext } from "./statements.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
+import type { BatchGate, BatchHold } from "./gate.ts";
+
+/** Waits `ms`, or less when `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 export type StopReason =
   | "done"
@@ -60,6 +74,8 @@ export type StopReason =
   | "rolled_back"
   /** The migration left the running state, or the caller aborted (signal). */
   | "stopped"
+  /** An operator lever holds the batch (paused, outside its window, emergency rollback). */
+  | "paused"
   | "transient_errors"
   | "failed";
 
@@ -88,6 +104,8 @@ export interface RunResult {
     readonly errors: number;
   };
   readonly last_error?: string;
+  /** Which lever held the batch when stopped_because is "paused". */
+  readonly held_by?: BatchHold;
   /** Dry run only: planned users (up to sampleSize) and every validation failure seen. */
   readonly sample?: Record<string, unknown>[];
   readonly failures?: DryRunFindings["failures"];
@@ -127,6 +145,8 @@ export interface EngineDeps {
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
+  /** Operator levers asked before every batch (pause, throttle, window, emergency rollback). */
+  readonly gate?: BatchGate;
 }
 
 type LeaseOutcome =
@@ -149,6 +169,7 @@ export class BatchMigrationEngine {
   readonly #clock: () => number;
   readonly #retry: RetryPolicy;
   readonly #onBatch?: (progress: BatchProgress) => void;
+  readonly #gate?: BatchGate;
 
   constructor(deps: EngineDeps) {
     this.options = parseInput(engineOptionsSchema, deps.options ?? {});
@@ -157,6 +178,7 @@ export class BatchMigrationEngine {
     this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#clock = deps.clock ?? (() => performance.now());
     this.#onBatch = deps.onBatch;
+    this.#gate = deps.gate;
     this.#retry = {
       maxRetries: this.options.maxRetries,
       baseDelayMs: this.options.retryBaseDelayMs,
@@ -186,6 +208,7 @@ export class BatchMigrationEngine {
     let stop: StopReason;
     let lastError: string | undefined;
     let averageBatchMs = 0;
+    let heldBy: BatchHold | undefined;
 
     if (migration.status === "completed") stop = "done";
     else if (migration.status === "rolled_back") stop = "rolled_back";
@@ -204,6 +227,14 @@ export class BatchMigrationEngine {
         // batch, so a budget smaller than a batch still makes progress.
         if (leases.length > 0 && this.#clock() - started + averageBatchMs * 1.5 >= budget) {
           stop = "budget";
+          break;
+        }
+        // The levers are read before every batch, so a pause or an emergency rollback stops a
+        // run in progress at the next batch boundary (no Better Auth write after it).
+        const verdict = this.#gate ? await this.#gate.check() : null;
+        if (verdict?.hold) {
+          heldBy = verdict.hold;
+          stop = "paused";
           break;
         }
         let lease: Lease | null;
@@ -244,6 +275,18 @@ export class BatchMigrationEngine {
         }
         counts = addCounts(counts, outcome.counts);
         leases.push(lease.leaseNo);
+        const rate = verdict?.maxUsersPerSecond;
+        if (rate) {
+          // Throttle: this batch's users may not have taken less than users / rate seconds.
+          const waitMs = (outcome.counts.processed / rate) * 1000 - batchMs;
+          if (waitMs > 0) {
+            if (this.#clock() - started + waitMs >= budget) {
+              stop = "budget";
+              break;
+            }
+            await delay(waitMs, control.signal);
+          }
+        }
         if (outcome.findings) {
           const room = Math.max(0, this.options.sampleSize - sample.length);
           sample.push(...outcome.findings.sample.slice(0, room));
@@ -285,6 +328,7 @@ export class BatchMigrationEngine {
         errors: migration.error_count,
       },
       ...(lastError !== undefined ? { last_error: lastError } : {}),
+      ...(heldBy !== undefined ? { held_by: heldBy } : {}),
       ...(dryRun ? { sample, failures } : {}),
     };
   }

@@ -28,6 +28,7 @@ export function createOpsApp(services: OpsServices, options: OpsAppOptions = {})
       controller: services.controller,
       emergency: services.emergency,
       divergences: services.divergences,
+      batch: services.batch,
       auth: services.auth,
       now: options.now,
     }),

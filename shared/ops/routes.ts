@@ -16,6 +16,9 @@
  *   GET  /emergency-rollback            kill switch state
  *   POST /emergency-rollback            { confirm: "ROLLBACK", reason }   every function → original
  *   POST /emergency-rollback/undo       { confirm: "RESTORE", reason? }
+ *   GET  /batch                         batch levers and whether the batch may write now
+ *   PUT  /batch                         { paused?, maxUsersPerSecond?, window?, reason? }
+ *   POST /batch/pause | /batch/resume   { reason? }
  *   GET  /divergences                   ?kind=&status=&user=&since=&limit=&cursor= (+ counts)
  *   POST /divergences/:id/retry         { reason? }   back to reconciliation (attempts reset)
  *   POST /divergences/:id/resolve       { note }      closed by hand, audited
@@ -37,6 +40,11 @@ import type { Actor } from "./types.ts";
 export interface OpsRoutesDeps {
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
+  /** The batch levers (GET/PUT /batch, POST /batch/pause, /batch/resume). */
+  readonly batch?: {
+    state(): Promise<unknown>;
+    set(input: unknown, actor: Actor): Promise<Result<unknown, AppError>>;
+  };
   /** auth_divergences for operators (GET /divergences, retry, resolve). */
   readonly divergences?: DivergenceAdmin;
   readonly auth: OpsAuth;
@@ -177,6 +185,18 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
     "/emergency-rollback/undo",
     action((_fn, body, actor) => emergency.release(body, actor)),
   );
+
+  const batch = deps.batch;
+  if (batch) {
+    app.get("/batch", async (c) => c.json({ data: await batch.state() }));
+    app.put("/batch", action((_fn, body, actor) => batch.set(body, actor)));
+    for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+      app.post(
+        `/batch/${verb}`,
+        action((_fn, body, actor) => batch.set({ ...(body as object), paused }, actor)),
+      );
+    }
+  }
 
   const divergences = deps.divergences;
   if (divergences) {

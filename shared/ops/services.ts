@@ -17,7 +17,10 @@ import { sentryAlertSink, type SentryLike, webhookAlertSink } from "./alert-sink
 import { AlertDispatcher, type AlertSink } from "./alerts.ts";
 import { OpsContext } from "./context.ts";
 import { RolloutController, type RolloutDefaults } from "./controller.ts";
+import type { AppError, Result } from "../result.ts";
+import { BatchLevers, type BatchLeverState, setBatchControls } from "./batch-levers.ts";
 import { DivergenceAdmin } from "./divergences.ts";
+import type { Actor } from "./types.ts";
 import { EmergencySwitch } from "./emergency.ts";
 import type { WatchThresholds } from "./watch.ts";
 
@@ -55,6 +58,12 @@ export interface OpsServices {
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
   readonly divergences: DivergenceAdmin;
+  /** The batch levers (pause, throttle, window); also the batch engine's gate. */
+  readonly batch: {
+    readonly levers: BatchLevers;
+    state(): Promise<BatchLeverState>;
+    set(input: unknown, actor: Actor): Promise<Result<BatchLeverState, AppError>>;
+  };
   readonly alerts: AlertDispatcher;
   readonly auth: OpsAuth;
   readonly background: BackgroundTasks;
@@ -98,6 +107,7 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
       }),
     ...(sessionSecret ? { sessions: new DashboardSessions(sessionSecret) } : {}),
   };
+  const levers = new BatchLevers(options.sql, context.now);
   return {
     sql: options.sql,
     routingEnv: options.routingEnv,
@@ -105,6 +115,11 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
     controller,
     emergency: new EmergencySwitch(context),
     divergences: new DivergenceAdmin(context),
+    batch: {
+      levers,
+      state: () => levers.state(),
+      set: (input, actor) => setBatchControls(context, input, actor),
+    },
     alerts,
     auth,
     background,
