@@ -165,3 +165,21 @@ export function parseInput<S extends z.ZodType>(
     }),
   );
 }
+
+/**
+ * Canary levers of one function (runtime_flags canary_* columns; the flags store validates the
+ * values). null clears a column, so the environment's default applies again.
+ */
+export const canaryInputSchema = z.strictObject({
+  enabled: z.boolean().nullable().optional(),
+  percentage: z.number().min(0).max(100).nullable().optional(),
+  selection: z.string().nullable().optional(),
+  whitelist: z.array(z.string()).nullable().optional(),
+  emailDomains: z.array(z.string()).nullable().optional(),
+  reason: reason.optional(),
+}).refine(
+  (body) =>
+    body.enabled !== undefined || body.percentage !== undefined || body.selection !== undefined ||
+    body.whitelist !== undefined || body.emailDomains !== undefined,
+  { message: "name at least one of enabled, percentage, selection, whitelist, emailDomains" },
+);

@@ -24,6 +24,7 @@ import { AppError, err, ok, type Result } from "../result.ts";
 import { RuntimeFlagsStore } from "../flags/store.ts";
 import { GLOBAL_FLAGS_NAME, type RuntimeFlagsRow } from "../flags/types.ts";
 import {
+  canaryInputSchema,
   DEFAULT_ANALYSIS,
   DEFAULT_HOLD_SECONDS,
   DEFAULT_ROLLBACK_STEPS,
@@ -492,6 +493,37 @@ export class RolloutController {
           details: { percentage: first, by: actor.by, reason },
         });
         return ok(state);
+      },
+    );
+  }
+
+  /** Canary levers of one function (enable, percentage, selection, lists), audited. */
+  setCanary(functionName: string, input: unknown, actor: Actor) {
+    return this.#locked(
+      "set canary",
+      functionName,
+      canaryInputSchema,
+      input,
+      async ({ unit, body }) => {
+        const patch = Object.fromEntries(
+          Object.entries({
+            canaryEnabled: body.enabled,
+            canaryPercentage: body.percentage,
+            canarySelection: body.selection,
+            canaryWhitelist: body.whitelist,
+            canaryEmailDomains: body.emailDomains,
+          }).filter(([, value]) => value !== undefined),
+        );
+        const reason = body.reason ?? actor.reason ?? "canary set by an operator";
+        const flags = await unit.setFlags(functionName, patch, { updatedBy: actor.by, reason });
+        await writeOpsLog(unit.tx, {
+          component: rolloutComponent(functionName),
+          phase: "canary",
+          status: "info",
+          message: reason,
+          metadata: { ...patch, by: actor.by },
+        });
+        return ok(flags);
       },
     );
   }

@@ -13,6 +13,8 @@
  *   POST /rollouts/:fn/resume           { reason? }
  *   POST /rollouts/:fn/rollback         { steps?, holdSeconds?, reason? } planned rollback
  *   PUT  /rollouts/:fn/percentage       { percentage, reason? }           pauses a running rollout
+ *   PUT  /rollouts/:fn/canary           { enabled?, percentage?, selection?, whitelist?,
+ *                                         emailDomains?, reason? }   null clears a lever
  *   GET  /emergency-rollback            kill switch state
  *   POST /emergency-rollback            { confirm: "ROLLBACK", reason }   every function → original
  *   POST /emergency-rollback/undo       { confirm: "RESTORE", reason? }
@@ -173,6 +175,10 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
   app.post(
     "/rollouts/:fn/rollback",
     action((fn, body, actor) => controller.rollback(fn, body, actor)),
+  );
+  app.put(
+    "/rollouts/:fn/canary",
+    action((fn, body, actor) => controller.setCanary(fn, body, actor)),
   );
   app.put(
     "/rollouts/:fn/percentage",
