@@ -8,6 +8,7 @@
 import type { SqlClient } from "../../db/sql-client.ts";
 import { resolveRoutingConfig, type RoutingEnv } from "../../flags/resolve.ts";
 import { type DivergenceCounts, type DivergenceView, listDivergences } from "../divergences.ts";
+import { BatchLevers, type BatchLeverState } from "../batch-levers.ts";
 import { RuntimeFlagsStore } from "../../flags/store.ts";
 import { GLOBAL_FLAGS_NAME, type RoutingConfig, type RuntimeFlagsRow } from "../../flags/types.ts";
 import { redactString } from "../../observability/redact.ts";
@@ -122,6 +123,8 @@ export interface DashboardData {
   readonly mismatches: readonly RecentMismatch[];
   readonly errors: readonly RecentError[];
   readonly alerts: readonly RecentAlert[];
+  /** The batch levers and whether they hold the batch now. */
+  readonly batch: BatchLeverState;
   /** auth_divergences: counts, and the newest rows that still need someone (open or failed). */
   readonly divergences: {
     readonly counts: DivergenceCounts;
@@ -377,6 +380,7 @@ export async function loadDashboardData(
       delivered: row.done_at !== null && row.last_error === null,
       lastError: (row.last_error as string | null) ?? null,
     })),
+    batch: await new BatchLevers(sql, () => now).state(),
     divergences: { counts: divergences.counts, unresolved: divergences.items },
   };
 }

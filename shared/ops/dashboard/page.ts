@@ -325,7 +325,64 @@ ${
       : "off"
   }</p>
 ${rolloutControls(fn)}
+${canaryControls(fn)}
 </article>`;
+}
+
+/** Canary levers of one function: on at a percentage, or off (PUT /rollouts/FN/canary). */
+function canaryControls(fn: FunctionPanel) {
+  const action = `/rollouts/${fn.name}/canary`;
+  return html`
+    <div class="controls">
+      <form data-action="${action}" data-method="PUT" data-done="Canary of ${fn.name} updated."
+        data-confirm="Turn the canary of ${fn.name} on?">
+        <input type="hidden" name="enabled" value="true" data-type="boolean">
+        <label for="canary-${fn.name}">Canary %</label>
+        <input id="canary-${fn.name}" name="percentage" type="number" min="0" max="100" step="0.01"
+          required data-testid="fn-${fn.name}-canary-input">
+        <button type="submit" data-testid="fn-${fn.name}-canary-on">Canary on</button>
+      </form>
+      <form data-action="${action}" data-method="PUT" data-done="Canary of ${fn.name} turned off.">
+        <input type="hidden" name="enabled" value="false" data-type="boolean">
+        <button type="submit" data-testid="fn-${fn.name}-canary-off">Canary off</button>
+      </form>
+    </div>
+  `;
+}
+
+/** The batch levers: what holds the batch now, pause / resume, and the throttle. */
+function batchSection(data: DashboardData) {
+  const b = data.batch;
+  return html`
+    <section aria-labelledby="batch-h">
+      <h2 id="batch-h">Batch migration levers</h2>
+      <p>Batch <strong data-testid="batch-hold">${b.hold
+        ? `held (${b.hold})`
+        : "may run"}</strong> ·
+    throttle <span data-testid="batch-throttle">${b.maxUsersPerSecond === null
+      ? "none"
+      : `${b.maxUsersPerSecond} users/s`}</span> · window <span data-testid="batch-window">${b
+        .window
+      ? `${b.window.start}–${b.window.end} UTC`
+      : "any time"}</span></p>
+      <div class="controls">
+    ${b.paused
+      ? html`
+        <form data-action="/batch/resume"
+          data-done="Batch resumed."><button type="submit" data-testid="batch-resume">Resume batch</button></form>
+      `
+      : html`
+        <form data-action="/batch/pause" data-done="Batch paused."
+          data-confirm="Pause the batch migration?"><button type="submit" data-testid="batch-pause">Pause batch</button></form>
+      `}
+    <form data-action="/batch" data-method="PUT" data-done="Batch throttle updated.">
+      <label for="batch-rate">Users per second</label>
+      <input id="batch-rate" name="maxUsersPerSecond" type="number" min="0.01" step="0.01" required data-testid="batch-rate-input">
+      <button type="submit" data-testid="batch-rate-submit">Throttle</button>
+    </form>
+      </div>
+    </section>
+  `;
 }
 
 function listSections(data: DashboardData) {
@@ -505,6 +562,7 @@ export function renderLive(data: DashboardData) {
         .windowMinutes} min, charts in ${data.bucketMinutes}-min buckets)</span></h2>
     ${data.functions.map(functionSection)}
     </section>
+    ${batchSection(data)}
     ${divergenceSection(data)}
     ${listSections(data)}
     <p

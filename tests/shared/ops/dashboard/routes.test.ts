@@ -276,6 +276,41 @@ for (const provider of sqlProviders()) {
         );
         await waitForText(page, "divergences-resolved", "1");
 
+        // Canary levers from the function's panel.
+        await page.getByTestId("fn-signup-canary-input").fill("10");
+        await page.getByTestId("fn-signup-canary-on").click();
+        await page.getByRole("status").filter({ hasText: "Canary of signup updated" }).waitFor();
+        const canaryRow = await db.query<{ enabled: boolean; pct: number }>(
+          `SELECT canary_enabled AS enabled, canary_percentage AS pct FROM runtime_flags
+            WHERE function_name = 'signup'`,
+        );
+        assert.deepEqual(
+          { enabled: canaryRow.rows[0]!.enabled, pct: Number(canaryRow.rows[0]!.pct) },
+          { enabled: true, pct: 10 },
+        );
+        await page.getByTestId("fn-signup-canary-off").click();
+        await page.getByRole("status").filter({ hasText: "Canary of signup turned off" })
+          .waitFor();
+        assert.equal(
+          await scalar(
+            db,
+            `SELECT count(*) AS n FROM runtime_flags
+              WHERE function_name = 'signup' AND canary_enabled = false`,
+          ),
+          1,
+        );
+
+        // Batch levers: pause from the page, then a throttle.
+        assert.equal(await text(page, "batch-hold"), "may run");
+        await page.getByTestId("batch-pause").click();
+        await page.getByRole("status").filter({ hasText: "Batch paused" }).waitFor();
+        await waitForText(page, "batch-hold", "held (paused)");
+        assert.equal(await scalar(db, "SELECT count(*) AS n FROM batch_controls WHERE paused"), 1);
+        await page.getByTestId("batch-rate-input").fill("250");
+        await page.getByTestId("batch-rate-submit").click();
+        await page.getByRole("status").filter({ hasText: "Batch throttle updated" }).waitFor();
+        await waitForText(page, "batch-throttle", "250 users/s");
+
         // Emergency rollback: the typed confirmation is required by the server too.
         await page.getByLabel("Reason").fill("browser drill");
         await page.getByLabel(/Type ROLLBACK to confirm/).fill("ROLLBACK");
