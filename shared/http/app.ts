@@ -117,7 +117,10 @@ function requestContext(name: string, logger: Logger, accessLog: boolean): Middl
           method: c.req.method,
           path: c.req.path,
         });
-        captureException(error, faultCapture(context));
+        captureException(
+          error,
+          faultCapture({ ...context, tags: { path: routeOf(c), ...context.tags } }),
+        );
       },
     };
     await withSentryRequest(

@@ -202,6 +202,9 @@ for (const provider of sqlProviders()) {
               assert.equal(mine.length, 1, "captured exactly once");
               const event = mine[0]!;
               assert.equal(event.tags?.function, fault.fn);
+              assert.equal(event.tags?.mode, "better_auth_only");
+              assert.equal(event.tags?.path, new URL(fault.request(base, token).url).pathname);
+              assert.equal(event.tags?.error_code, body.error.code);
               const crumbs = (event.breadcrumbs ?? []).map((crumb) => crumb.message ?? "");
               assert.ok(crumbs.some((crumb) => crumb.includes(faultId)), "its own log line");
               assert.ok(
