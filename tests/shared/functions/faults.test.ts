@@ -16,8 +16,8 @@ import { signHs256 } from "../../../shared/auth/jwt.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { registerObservability } from "../../../shared/observability/register.ts";
 import type { LogRecord } from "../../../shared/observability/logger.ts";
-import type { SentryConfig } from "../../../shared/observability/sentry.ts";
 import { sqlProviders } from "../../helpers/db.ts";
+import { capturingTransport, closedPortDsn, eventsOf } from "../../helpers/sentry-capture.ts";
 
 const SERVICE_KEY = "sb_secret_fault_test_service_role_key_0123456789";
 const JWT_SECRET = "fault-test-project-jwt-secret-0123456789abcdef";
@@ -29,35 +29,11 @@ function closedPort(): number {
   return port;
 }
 
-type Transport = NonNullable<SentryConfig["transport"]>;
-
 interface CapturedEvent {
   tags?: Record<string, string>;
   message?: string;
   exception?: { values: { type: string; value: string }[] };
   breadcrumbs?: { category?: string; message?: string }[];
-}
-
-function capturingTransport(): { transport: Transport; events: () => CapturedEvent[] } {
-  const envelopes: string[] = [];
-  const transport: Transport = (options) =>
-    Sentry.createTransport(options, (request) => {
-      envelopes.push(
-        typeof request.body === "string" ? request.body : new TextDecoder().decode(request.body),
-      );
-      return Promise.resolve({ statusCode: 200 });
-    });
-  const events = () => {
-    const out: CapturedEvent[] = [];
-    for (const envelope of envelopes) {
-      const lines = envelope.split("\n").filter((line) => line.length > 0);
-      for (let i = 1; i + 1 < lines.length; i += 2) {
-        if (JSON.parse(lines[i]!).type === "event") out.push(JSON.parse(lines[i + 1]!));
-      }
-    }
-    return out;
-  };
-  return { transport, events };
 }
 
 interface Fault {
@@ -131,7 +107,8 @@ async function userToken(): Promise<string> {
 for (const provider of sqlProviders()) {
   Deno.test(`a database fault is a reported 5xx in every function, on ${provider.name}`, async (t) => {
     const db: SqlClient = await provider.open();
-    const { transport, events } = capturingTransport();
+    const { transport, envelopes } = capturingTransport();
+    const events = () => eventsOf<CapturedEvent>(envelopes);
     const logs: LogRecord[] = [];
     const config = loadConfig({
       SUPABASE_URL: `http://127.0.0.1:${closedPort()}`,
@@ -152,7 +129,7 @@ for (const provider of sqlProviders()) {
         logs.push(record);
         Sentry.addBreadcrumb({ category: "console", message: line, level: "info" });
       },
-      sentry: { dsn: `http://public@127.0.0.1:${closedPort()}/1`, transport },
+      sentry: { dsn: closedPortDsn(), transport },
     });
     const token = await userToken();
     try {

@@ -7,46 +7,19 @@
  * a signup drop fires once signups come back at a fraction of the baseline.
  */
 import assert from "node:assert/strict";
-import * as Sentry from "@sentry/deno";
 import { loadConfig } from "../../../shared/config/env.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { createLogger } from "../../../shared/observability/logger.ts";
-import { initSentry, type SentryConfig } from "../../../shared/observability/sentry.ts";
+import { initSentry } from "../../../shared/observability/sentry.ts";
 import { observabilitySentry } from "../../../shared/ops/alert-sinks.ts";
 import { createOpsApp } from "../../../shared/ops/app.ts";
 import { createOpsServices } from "../../../shared/ops/services.ts";
 import { parseWatchThresholds } from "../../../shared/ops/watch.ts";
 import { sqlProviders } from "../../helpers/db.ts";
+import { capturingTransport, eventsOf } from "../../helpers/sentry-capture.ts";
 import { simulateTraffic, startWebhookReceiver } from "./helpers.ts";
 
 const SERVICE_KEY = "sb_secret_test_service_role_key_0123456789";
-
-type Transport = NonNullable<SentryConfig["transport"]>;
-
-function sentryMessages(): { transport: Transport; messages: () => string[] } {
-  const envelopes: string[] = [];
-  const transport: Transport = (options) =>
-    Sentry.createTransport(options, (request) => {
-      envelopes.push(
-        typeof request.body === "string" ? request.body : new TextDecoder().decode(request.body),
-      );
-      return Promise.resolve({ statusCode: 200 });
-    });
-  return {
-    transport,
-    messages: () =>
-      envelopes.flatMap((envelope) => {
-        const lines = envelope.split("\n").filter((line) => line.length > 0);
-        const out: string[] = [];
-        for (let i = 1; i + 1 < lines.length; i += 2) {
-          if (JSON.parse(lines[i]!).type !== "event") continue;
-          const event = JSON.parse(lines[i + 1]!) as { message?: string };
-          if (event.message) out.push(event.message);
-        }
-        return out;
-      }),
-  };
-}
 
 /** `count` successful requests of `fn` spread evenly over [from, to). */
 async function spread(
@@ -73,7 +46,11 @@ for (const provider of sqlProviders()) {
   Deno.test(`always-on watch over HTTP on ${provider.name}`, async () => {
     const db = await provider.open();
     const webhook = startWebhookReceiver();
-    const { transport, messages } = sentryMessages();
+    const { transport, envelopes } = capturingTransport();
+    const messages = () =>
+      eventsOf<{ message?: string }>(envelopes).flatMap((event) =>
+        event.message ? [event.message] : []
+      );
     const sentry = initSentry({ dsn: "http://public@127.0.0.1:1/1", transport });
     const ops = createOpsServices({
       sql: db,
