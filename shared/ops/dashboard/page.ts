@@ -111,7 +111,7 @@ function progressSection(data: DashboardData) {
     <section aria-labelledby="progress-h">
       <h2 id="progress-h">Migration progress</h2>
       <div class="grid">
-      ${card("progress-total", "Users tracked", p.total)}
+      ${card("progress-total", "Users to migrate", p.total)}
       ${card("progress-supabase", "In Supabase Auth", p.supabaseMigrated)}
       ${card("progress-better-auth", "In Better Auth", p.betterAuthMigrated)}
       ${card("progress-fully", "Migrated (in both, any path)", p.fullyMigrated)}
