@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseWatchThresholds } from "../ops/watch.ts";
 
 /**
  * The one schema for the environment. Names follow the Supabase platform and the migration
@@ -76,15 +77,17 @@ export const envSchema = z.object({
   /** Trusted proxies that each append one entry; the client IP is that many from the right. */
   CLIENT_IP_TRUSTED_HOPS: z.coerce.number().int().min(1).max(10).default(1),
   /** JSON overrides of the always-on watch's thresholds (shared/ops/watch.ts). */
-  OPS_WATCH_THRESHOLDS: z.string().optional().refine((value) => {
-    if (value === undefined) return true;
+  OPS_WATCH_THRESHOLDS: z.string().optional().superRefine((value, ctx) => {
+    if (value === undefined) return;
     try {
-      const parsed = JSON.parse(value);
-      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
-    } catch {
-      return false;
+      parseWatchThresholds(value);
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: (error as Error).message.replace(/^OPS_WATCH_THRESHOLDS: /, ""),
+      });
     }
-  }, "expected a JSON object"),
+  }),
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),

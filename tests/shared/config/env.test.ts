@@ -87,3 +87,16 @@ Deno.test("loading never writes to the process environment", () => {
   loadConfig({ MIGRATION_ROLLOUT_PERCENTAGE: "42" });
   assert.deepEqual(Deno.env.toObject(), before);
 });
+
+Deno.test("OPS_WATCH_THRESHOLDS: JSON overrides of the watch, a bad value stops start-up naming it", () => {
+  assert.doesNotThrow(() =>
+    loadConfig({ OPS_WATCH_THRESHOLDS: '{"p95Ms":800,"windowMinutes":15}' })
+  );
+  for (const bad of ['{"p95Ms":-1}', "[1]", "not json", '{"nope":1}']) {
+    assert.throws(
+      () => loadConfig({ OPS_WATCH_THRESHOLDS: bad }),
+      /OPS_WATCH_THRESHOLDS/,
+      bad,
+    );
+  }
+});
