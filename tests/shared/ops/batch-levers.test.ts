@@ -10,6 +10,7 @@ import { loadConfig } from "../../../shared/config/env.ts";
 import { createAppContainer } from "../../../shared/di/app-container.ts";
 import { buildFunctionApp } from "../../../shared/functions/registry.ts";
 import { registerObservability } from "../../../shared/observability/register.ts";
+import { BatchEngineToken } from "../../../shared/batch/tokens.ts";
 import { insideWindow } from "../../../shared/ops/batch-levers.ts";
 import { sqlProviders } from "../../helpers/db.ts";
 import { AUTH_SCHEMA_SQL, seedAuthUsers } from "../batch/helpers.ts";
@@ -121,6 +122,14 @@ for (const provider of sqlProviders()) {
           "levers",
           "levers",
         ]);
+      });
+      await t.step("the engine itself checks before every batch (CLI and cron alike)", async () => {
+        await call("POST", "/admin/batch/pause", { reason: "mid-run" });
+        const engine = await container.get(BatchEngineToken);
+        const held = await engine.run({ migration_id: "lever-test-engine" });
+        assert.equal(held.stopped_because, "paused");
+        assert.equal(held.held_by, "paused");
+        assert.equal(held.batches, 0);
       });
     } finally {
       await server.shutdown();
