@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { BatchMigrationEngine, type RunResult } from "../shared/batch/engine.ts";
 import { LegacyTableSource } from "../shared/batch/legacy-source.ts";
 import { ProgressReporter } from "../shared/batch/progress.ts";
+import { BatchLevers } from "../shared/ops/batch-levers.ts";
 import type { SourceAdapter } from "../shared/batch/source.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
@@ -80,19 +81,64 @@ function positiveInt(value: unknown, name: string): number | undefined {
   return n;
 }
 
-function summary(result: RunResult): string {
+/** What this process did over every engine call of the command (not just the last call). */
+interface WorkerTotals {
+  processed: number;
+  migrated: number;
+  skipped: number;
+  errors: number;
+  batches: number;
+  elapsedMs: number;
+}
+
+function addRun(totals: WorkerTotals, result: RunResult): void {
+  totals.processed += result.processed;
+  totals.migrated += result.migrated;
+  totals.skipped += result.skipped;
+  totals.errors += result.errors;
+  totals.batches += result.batches;
+  totals.elapsedMs += result.elapsed_ms;
+}
+
+function summary(result: RunResult, worker: WorkerTotals): string {
   const t = result.totals;
   return [
     `migration ${result.migration_id}${result.dry_run ? " (dry run)" : ""}: ${result.status}` +
-    (result.done ? "" : ` (stopped: ${result.stopped_because})`),
-    `  this run: ${result.processed} processed, ${result.migrated} migrated, ` +
-    `${result.skipped} skipped, ${result.errors} errors in ${
-      (result.elapsed_ms / 1000).toFixed(1)
+    (result.done ? "" : ` (stopped: ${result.stopped_because})`) +
+    (result.held_by ? ` — held by ${result.held_by}` : ""),
+    `  this worker: ${worker.processed} processed, ${worker.migrated} migrated, ` +
+    `${worker.skipped} skipped, ${worker.errors} errors in ${worker.batches} batches, ${
+      (worker.elapsedMs / 1000).toFixed(1)
     } s`,
     `  overall:  ${t.processed}/${t.total} processed, ${t.migrated} migrated, ${t.skipped} skipped, ` +
     `${t.errors} errors, ${result.remaining} remaining`,
     ...(result.last_error ? [`  last error: ${result.last_error}`] : []),
   ].join("\n") + "\n";
+}
+
+/** "waiting for lease 3 (held by worker-ab12 until 10:02:11 UTC, 97 s)" for the earliest expiry. */
+async function waitLine(
+  db: SqlClient,
+  migrationId: string,
+): Promise<{ key: string; line: string } | null> {
+  const { rows } = await db.query<{ lease_no: number; worker_id: string | null; until: string }>(
+    `SELECT lease_no, worker_id, to_char(leased_until AT TIME ZONE 'UTC', 'HH24:MI:SS') AS until,
+            ceil(extract(epoch FROM leased_until - clock_timestamp()))::int AS seconds
+       FROM batch_leases
+      WHERE migration_id = $1 AND status = 'leased'
+      ORDER BY leased_until LIMIT 1`,
+    [migrationId],
+  );
+  const lease = rows[0] as
+    | { lease_no: number; worker_id: string | null; until: string; seconds: number }
+    | undefined;
+  if (!lease) return null;
+  const holder = lease.worker_id ?? "another worker";
+  return {
+    key: `${lease.lease_no} ${holder} ${lease.until}`,
+    line: `waiting for lease ${lease.lease_no} (held by ${holder} until ${lease.until} UTC, ` +
+      `${Math.max(0, Number(lease.seconds))} s; re-taken when it expires)`,
+  };
 }
 
 export async function main(args: readonly string[], io: CliIo = defaultIo): Promise<number> {
@@ -151,7 +197,9 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
   let maxBatches: number | undefined;
   let leaseTtlMs: number | undefined;
   try {
-    batchSize = positiveInt(values["batch-size"], "batch-size");
+    // --batch-size wins; else MIGRATION_BATCH_SIZE, as the function uses it.
+    batchSize = positiveInt(values["batch-size"], "batch-size") ??
+      positiveInt(io.env.MIGRATION_BATCH_SIZE, "MIGRATION_BATCH_SIZE");
     maxBatches = positiveInt(values["max-batches"], "max-batches");
     leaseTtlMs = positiveInt(values["lease-ttl-ms"], "lease-ttl-ms");
   } catch (error) {
@@ -177,6 +225,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
         ...(leaseTtlMs && { leaseTtlMs }),
       },
       onBatch: json ? undefined : (progress) => reporter.update(progress),
+      gate: new BatchLevers(db),
     });
 
     if (command === "status") {
@@ -249,6 +298,15 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     let migrationId = command === "resume" ? id : undefined;
     let result: RunResult;
     let batches = 0;
+    const worker: WorkerTotals = {
+      processed: 0,
+      migrated: 0,
+      skipped: 0,
+      errors: 0,
+      batches: 0,
+      elapsedMs: 0,
+    };
+    let lastWait = "";
     for (;;) {
       if (io.signal?.aborted) {
         io.err(
@@ -267,12 +325,21 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       }, { signal: io.signal });
       migrationId = result.migration_id;
       batches += result.batches;
+      addRun(worker, result);
       if (
-        result.done || ["failed", "rolled_back", "max_batches"].includes(result.stopped_because)
+        result.done ||
+        ["failed", "rolled_back", "max_batches", "paused"].includes(result.stopped_because)
       ) {
         break;
       }
-      // Other workers hold the last ranges, or their leases have not expired yet: wait a little.
+      // Other workers hold the last ranges, or their leases have not expired yet: say which
+      // (a killed worker's lease is re-taken when it expires), then wait a little.
+      if (result.stopped_because === "busy") {
+        // One line per lease waited for (not one per poll).
+        const wait = await waitLine(db, result.migration_id);
+        if (wait && wait.key !== lastWait && !json) io.err(`${wait.line}\n`);
+        lastWait = wait?.key ?? "";
+      }
       if (result.stopped_because === "busy" || result.stopped_because === "transient_errors") {
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
@@ -280,7 +347,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     reporter.finish();
     if (json) io.out(`${JSON.stringify(result)}\n`);
     else {
-      io.out(summary(result));
+      io.out(summary(result, worker));
       if (dryRun) {
         io.out(`  validation failures: ${result.failures?.length ?? 0}\n`);
         for (const f of (result.failures ?? []).slice(0, 20)) {

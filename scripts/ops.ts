@@ -29,6 +29,7 @@ import type { RolloutState } from "../shared/ops/types.ts";
 import { registerOps } from "../shared/ops/register.ts";
 import { OpsServicesToken } from "../shared/ops/tokens.ts";
 import type { AppError, Result } from "../shared/result.ts";
+import type { BatchLeverState } from "../shared/ops/batch-levers.ts";
 import { DataDirInUseError } from "../local/db/data-dir-lock.ts";
 import { watchLauncher } from "../local/process/launcher-watch.ts";
 import { DEFAULT_DATA_DIR, openStandinDatabase } from "../local/standin/database.ts";
@@ -42,7 +43,12 @@ Commands:
   pause FN | resume FN        hold / continue a rollout
   rollback FN                 planned rollback, stepping down 75 → 50 → 25 → 10 → 0 %
   set FN PERCENT              set the rollout percentage by hand (pauses a running rollout)
-  evaluate                    run one scheduled evaluation now
+  canary FN                   canary levers: --on | --off, --percentage N, --selection S,
+                              --whitelist a@x,b@y, --domains x.com,y.com ("none" clears a list)
+  batch status|pause|resume   batch migration levers (what holds it now)
+  batch set                   --rate N (users per second; "off" removes), --window HH:MM-HH:MM
+                              (UTC, may wrap midnight; "off" removes)
+  evaluate                    run one scheduled evaluation now (rollouts and the always-on watch)
   emergency-rollback          force the ORIGINAL implementation for every function
   undo-emergency              lift the emergency rollback
   dashboard                   serve a hosted project's dashboard locally (--help for details)
@@ -143,6 +149,14 @@ async function main(): Promise<number> {
         "data-dir": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean" },
+        on: { type: "boolean" },
+        off: { type: "boolean" },
+        percentage: { type: "string" },
+        selection: { type: "string" },
+        whitelist: { type: "string" },
+        domains: { type: "string" },
+        rate: { type: "string" },
+        window: { type: "string" },
       },
     });
   } catch (error) {
@@ -160,13 +174,17 @@ async function main(): Promise<number> {
     by: flags.by ?? Deno.env.get("USER") ?? "cli",
     ...(flags.reason ? { reason: flags.reason } : {}),
   };
-  const needsFunction = ["start", "retry", "pause", "resume", "rollback", "set"];
+  const needsFunction = ["start", "retry", "pause", "resume", "rollback", "set", "canary", "batch"];
   const known = [...needsFunction, "status", "evaluate", "emergency-rollback", "undo-emergency"];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
   if (needsFunction.includes(command) && !fn) {
+    if (command === "batch") {
+      console.error("batch needs status, pause, resume or set, e.g. `deno task ops batch pause`");
+      return 2;
+    }
     console.error(`${command} needs a function name, e.g. \`deno task ops ${command} signup\``);
     return 2;
   }
@@ -243,13 +261,88 @@ async function main(): Promise<number> {
         human = () => `${fn}: rollout percentage set to ${extra} %`;
         break;
       }
+      case "canary": {
+        const list = (text: string | undefined) =>
+          text === undefined
+            ? undefined
+            : text === "none"
+            ? null
+            : text.split(",").map((item) => item.trim()).filter(Boolean);
+        if (flags.on && flags.off) throw new UsageError("canary: --on or --off, not both");
+        if (flags.percentage !== undefined && !/^\d+(\.\d+)?$/.test(flags.percentage)) {
+          throw new UsageError("--percentage: a number from 0 to 100");
+        }
+        const canary = Object.fromEntries(
+          Object.entries({
+            enabled: flags.on ? true : flags.off ? false : undefined,
+            percentage: flags.percentage === undefined ? undefined : Number(flags.percentage),
+            selection: flags.selection,
+            whitelist: list(flags.whitelist),
+            emailDomains: list(flags.domains),
+            reason: flags.reason,
+          }).filter(([, value]) => value !== undefined),
+        );
+        result = await controller.setCanary(fn!, canary, actor);
+        human = (v) => {
+          const row = v as { canaryEnabled: boolean | null; canaryPercentage: number | null };
+          return `${fn}: canary ${row.canaryEnabled ? "on" : "off"}${
+            row.canaryPercentage === null ? "" : ` at ${row.canaryPercentage} %`
+          }`;
+        };
+        break;
+      }
+      case "batch": {
+        const describe = (v: unknown) => {
+          const s = v as BatchLeverState;
+          return [
+            `batch: ${s.hold ? `HELD (${s.hold})` : "may run"}`,
+            `  paused ${s.paused} · throttle ${s.maxUsersPerSecond ?? "none"} users/s · window ${
+              s.window ? `${s.window.start}–${s.window.end} UTC` : "any time"
+            }`,
+            ...(s.reason ? [`  reason: ${s.reason}`] : []),
+          ].join("\n");
+        };
+        human = describe;
+        if (fn === "status") {
+          result = { ok: true, value: await ops.batch.state() };
+        } else if (fn === "pause" || fn === "resume") {
+          result = await ops.batch.set({
+            paused: fn === "pause",
+            ...(flags.reason ? { reason: flags.reason } : {}),
+          }, actor);
+        } else if (fn === "set") {
+          const levers: Record<string, unknown> = flags.reason ? { reason: flags.reason } : {};
+          if (flags.rate !== undefined) {
+            if (flags.rate !== "off" && !/^\d+(\.\d+)?$/.test(flags.rate)) {
+              throw new UsageError("--rate: users per second, or off");
+            }
+            levers.maxUsersPerSecond = flags.rate === "off" ? null : Number(flags.rate);
+          }
+          if (flags.window !== undefined) {
+            const match = /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(flags.window);
+            if (flags.window !== "off" && !match) {
+              throw new UsageError("--window: HH:MM-HH:MM (UTC), or off");
+            }
+            levers.window = match ? { start: match[1], end: match[2] } : null;
+          }
+          result = await ops.batch.set(levers, actor);
+        } else {
+          throw new UsageError("batch needs status, pause, resume or set");
+        }
+        break;
+      }
       case "evaluate":
         result = { ok: true, value: await controller.evaluateRollouts() };
         human = (v) => {
-          const report = v as { results: Array<{ functionName: string; action: string }> };
-          return report.results.length === 0
+          const report = v as {
+            results: Array<{ functionName: string; action: string }>;
+            watch: { raised: string[] } | null;
+          };
+          const rollouts = report.results.length === 0
             ? "no active rollouts"
             : report.results.map((r) => `${r.functionName}: ${r.action}`).join("\n");
+          const raised = report.watch?.raised ?? [];
+          return `${rollouts}\nwatch: ${raised.length === 0 ? "no new alerts" : raised.join(", ")}`;
         };
         break;
       case "emergency-rollback": {

@@ -609,6 +609,7 @@ export class DualWriteAuthService implements IAuthService {
         authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
       );
       if (outcome.ok) {
+        await this.deps.rateLimiter.recordSuccess(input.email, options.ip).catch(() => {});
         await this.#afterLogin(route, system, input, outcome.value, failures);
         this.#emit(route, {
           type: "login",
@@ -651,11 +652,10 @@ export class DualWriteAuthService implements IAuthService {
   async #afterLogin(
     route: Route,
     system: AuthSystem,
-    input: SignInInput,
+    _input: SignInInput,
     result: AuthResult,
     failures: readonly { system: AuthSystem; error: AuthError }[],
   ): Promise<void> {
-    await this.deps.rateLimiter.recordSuccess(input.email).catch(() => {});
     if (
       system !== "supabase" || route.mode !== "dual_write" || !this.#sync ||
       this.settings.lazyMigration === false

@@ -12,6 +12,7 @@
  * without writing (login has no plan form: classify it with shadow "off"), `ctx.signal`
  * abandons a login attempt.
  */
+import { clientIpFrom } from "../http/client-ip.ts";
 import { HttpError } from "../http/errors.ts";
 import { readJson } from "../http/validation.ts";
 import type { Handler, HandlerContext } from "../migrator/types.ts";
@@ -31,10 +32,12 @@ export interface AuthHandlerServices {
   readonly abstracted: DualWriteAuthService;
 }
 
-/** The client's address as the Supabase gateway reports it (first X-Forwarded-For hop). */
+/**
+ * The client's address by the configured trusted proxy hops (shared/http/client-ip.ts), never the
+ * client-supplied first X-Forwarded-For entry.
+ */
 export function clientIp(request: Request): string | undefined {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip")?.trim() || undefined;
+  return clientIpFrom(request.headers);
 }
 
 function callOptions(request: Request, ctx: HandlerContext, useCanary: boolean): AuthCallOptions {

@@ -51,6 +51,20 @@ import type { ClassifyContext } from "./statements.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
 import { cpuOrElapsedMs } from "../runtime/cpu.ts";
+import type { BatchGate, BatchHold } from "./gate.ts";
+
+/** Waits `ms`, or less when `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 export type StopReason =
   | "done"
@@ -63,6 +77,8 @@ export type StopReason =
   | "rolled_back"
   /** The migration left the running state, or the caller aborted (signal). */
   | "stopped"
+  /** An operator lever holds the batch (paused, outside its window, emergency rollback). */
+  | "paused"
   | "transient_errors"
   | "failed";
 
@@ -91,6 +107,8 @@ export interface RunResult {
     readonly errors: number;
   };
   readonly last_error?: string;
+  /** Which lever held the batch when stopped_because is "paused". */
+  readonly held_by?: BatchHold;
   /** Dry run only: planned users (up to sampleSize) and every validation failure seen. */
   readonly sample?: Record<string, unknown>[];
   readonly failures?: DryRunFindings["failures"];
@@ -132,6 +150,8 @@ export interface EngineDeps {
   /** CPU milliseconds (default shared/runtime/cpu.ts: process CPU, else elapsed time). */
   readonly cpuClock?: () => number | undefined;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
+  /** Operator levers asked before every batch (pause, throttle, window, emergency rollback). */
+  readonly gate?: BatchGate;
 }
 
 type LeaseOutcome =
@@ -155,6 +175,7 @@ export class BatchMigrationEngine {
   readonly #cpuClock: () => number | undefined;
   readonly #retry: RetryPolicy;
   readonly #onBatch?: (progress: BatchProgress) => void;
+  readonly #gate?: BatchGate;
 
   constructor(deps: EngineDeps) {
     this.options = parseInput(engineOptionsSchema, deps.options ?? {});
@@ -164,6 +185,7 @@ export class BatchMigrationEngine {
     this.#clock = deps.clock ?? (() => performance.now());
     this.#cpuClock = deps.cpuClock ?? cpuOrElapsedMs;
     this.#onBatch = deps.onBatch;
+    this.#gate = deps.gate;
     this.#retry = {
       maxRetries: this.options.maxRetries,
       baseDelayMs: this.options.retryBaseDelayMs,
@@ -194,6 +216,7 @@ export class BatchMigrationEngine {
     let stop: StopReason;
     let lastError: string | undefined;
     let averageBatchMs = 0;
+    let heldBy: BatchHold | undefined;
 
     if (migration.status === "completed") stop = "done";
     else if (migration.status === "rolled_back") stop = "rolled_back";
@@ -221,6 +244,14 @@ export class BatchMigrationEngine {
         // The same rule for CPU time: hosted functions are ended past ~2 s of CPU per request.
         if (leases.length > 0 && cpu.nextBatchWouldExceed()) {
           stop = "cpu_budget";
+          break;
+        }
+        // The levers are read before every batch, so a pause or an emergency rollback stops a
+        // run in progress at the next batch boundary (no Better Auth write after it).
+        const verdict = this.#gate ? await this.#gate.check() : null;
+        if (verdict?.hold) {
+          heldBy = verdict.hold;
+          stop = "paused";
           break;
         }
         let lease: Lease | null;
@@ -263,6 +294,18 @@ export class BatchMigrationEngine {
         }
         counts = addCounts(counts, outcome.counts);
         leases.push(lease.leaseNo);
+        const rate = verdict?.maxUsersPerSecond;
+        if (rate) {
+          // Throttle: this batch's users may not have taken less than users / rate seconds.
+          const waitMs = (outcome.counts.processed / rate) * 1000 - batchMs;
+          if (waitMs > 0) {
+            if (this.#clock() - started + waitMs >= budget) {
+              stop = "budget";
+              break;
+            }
+            await delay(waitMs, control.signal);
+          }
+        }
         if (outcome.findings) {
           const room = Math.max(0, this.options.sampleSize - sample.length);
           sample.push(...outcome.findings.sample.slice(0, room));
@@ -304,6 +347,7 @@ export class BatchMigrationEngine {
         errors: migration.error_count,
       },
       ...(lastError !== undefined ? { last_error: lastError } : {}),
+      ...(heldBy !== undefined ? { held_by: heldBy } : {}),
       ...(dryRun ? { sample, failures } : {}),
     };
   }

@@ -24,6 +24,7 @@ import {
   BatchSourceToken,
   OriginalBatchMigrationToken,
 } from "./tokens.ts";
+import { BatchLevers } from "../ops/batch-levers.ts";
 
 export interface BatchDependencies {
   /** The target database (and the source one for Supabase Auth). */
@@ -54,6 +55,8 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
       db: await c.get(deps.sql),
       source: await c.get(BatchSourceToken),
       options: deps.options,
+      // Operator levers (pause, throttle, window, emergency rollback) before every batch.
+      gate: new BatchLevers(await c.get(deps.sql)),
     }));
   const supabase = deps.supabase;
   if (supabase) {

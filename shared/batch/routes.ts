@@ -20,7 +20,8 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { z } from "zod";
-import { appErrorResponse, HttpError, notFoundResponse } from "../http/errors.ts";
+import { HttpError, notFoundResponse, routeError } from "../http/errors.ts";
+import { reportFault } from "../observability/faults.ts";
 import { parseJsonBytes, validate } from "../http/validation.ts";
 import type {
   Handler,
@@ -218,9 +219,16 @@ export function createBatchRoutes(deps: BatchRoutesDeps): Hono<BatchEnv> {
   app.get("/status", async (c) => c.json(await deps.engine.status()));
 
   app.onError((error) => {
-    if (error instanceof HttpError) return error.toResponse();
-    if (error instanceof AppError) return appErrorResponse(error);
-    // Never the error's own text: it can quote SQL or data.
+    if (error instanceof HttpError) {
+      if (error.status >= 500) reportFault(error, { code: error.code, where: "migrate-batch" });
+      return error.toResponse();
+    }
+    if (error instanceof AppError) {
+      const { status, body } = routeError(error);
+      return Response.json({ error: body }, { status });
+    }
+    // Never the error's own text: it can quote SQL or data (the log and Sentry get it, redacted).
+    reportFault(error, { code: "internal_error", where: "migrate-batch" });
     return new HttpError(500, "internal_error", "Internal server error").toResponse();
   });
   return app;

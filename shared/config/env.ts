@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseWatchThresholds } from "../ops/watch.ts";
 
 /**
  * The one schema for the environment. Names follow the Supabase platform and the migration
@@ -91,6 +92,23 @@ export const envSchema = z.object({
   DRY_RUN: bool(false),
   ROUTING_KEY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, "expected an HTTP header name")
     .optional(),
+  /** Header carrying the client IP, appended to by each trusted proxy (shared/http/client-ip.ts). */
+  CLIENT_IP_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, "expected an HTTP header name")
+    .default("x-forwarded-for"),
+  /** Trusted proxies that each append one entry; the client IP is that many from the right. */
+  CLIENT_IP_TRUSTED_HOPS: z.coerce.number().int().min(1).max(10).default(1),
+  /** JSON overrides of the always-on watch's thresholds (shared/ops/watch.ts). */
+  OPS_WATCH_THRESHOLDS: z.string().optional().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    try {
+      parseWatchThresholds(value);
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: (error as Error).message.replace(/^OPS_WATCH_THRESHOLDS: /, ""),
+      });
+    }
+  }),
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),

@@ -19,7 +19,8 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Handler, HandlerContext } from "../migrator/types.ts";
-import { statusForCode } from "../http/errors.ts";
+import { routeError } from "../http/errors.ts";
+import { reportFault } from "../observability/faults.ts";
 import { AppError, type Result } from "../result.ts";
 import type { VerifyToken } from "./auth.ts";
 import type { CoordinatorOperations } from "./operations.ts";
@@ -50,18 +51,13 @@ export interface CoordinatorEnv {
   Variables: { userId: string };
 }
 
-/** `{ error: { code, message, details? } }`; server-side failures never expose their internals. */
+/**
+ * `{ error: { code, message, details? } }`; server-side failures (a database fault such as a
+ * missing table included) never expose their internals and are reported (shared/http/errors.ts).
+ */
 export function errorResponse(c: Context, error: AppError): Response {
-  const status = statusForCode(error.code);
-  const expose = status < 500 || error.code === "unavailable" || error.code === "timeout";
-  const body = expose
-    ? { code: error.code, message: error.message, ...detailsOf(error) }
-    : { code: error.code, message: "internal error" };
+  const { status, body } = routeError(error);
   return c.json({ error: body }, status);
-}
-
-function detailsOf(error: AppError): { details?: unknown } {
-  return error.details === undefined ? {} : { details: error.details };
 }
 
 function respond<T>(c: Context, result: Result<T, AppError>, status: ContentfulStatusCode = 200) {
@@ -216,12 +212,11 @@ export function createCoordinatorRoutes(deps: CoordinatorRoutesDeps): Hono<Coord
     return respond(c, await ops.getAgentMetrics(id.value));
   });
 
-  app.onError((error, c) =>
-    errorResponse(
-      c,
-      error instanceof AppError ? error : new AppError("internal_error", "internal error"),
-    )
-  );
+  app.onError((error, c) => {
+    if (error instanceof AppError) return errorResponse(c, error);
+    reportFault(error, { code: "internal_error", where: "coordinator routes" });
+    return errorResponse(c, new AppError("internal_error", "internal error"));
+  });
   return app;
 }
 
@@ -236,12 +231,11 @@ export function createCoordinatorApp(
   app.notFound((c) =>
     errorResponse(c, new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`))
   );
-  app.onError((error, c) =>
-    errorResponse(
-      c,
-      error instanceof AppError ? error : new AppError("internal_error", "internal error"),
-    )
-  );
+  app.onError((error, c) => {
+    if (error instanceof AppError) return errorResponse(c, error);
+    reportFault(error, { code: "internal_error", where: "coordinator routes" });
+    return errorResponse(c, new AppError("internal_error", "internal error"));
+  });
   return app;
 }
 

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { CANARY_SELECTIONS } from "../config/env.ts";
 import type { SqlClient } from "../db/sql-client.ts";
 import { AppError, err, ok, type Result } from "../result.ts";
+import { redactString } from "../observability/redact.ts";
 import {
   type FlagsRows,
   FUNCTION_NAME_PATTERN,
@@ -188,7 +189,12 @@ export class RuntimeFlagsStore {
         }),
       );
     }
-    const params: unknown[] = [functionName, audit.updatedBy ?? null, audit.reason ?? null];
+    // Operator text is stored and shown again: redacted like every other sink (logs, Sentry).
+    const params: unknown[] = [
+      functionName,
+      audit.updatedBy === undefined ? null : redactString(audit.updatedBy),
+      audit.reason === undefined ? null : redactString(audit.reason),
+    ];
     const columns: string[] = [];
     const values: string[] = [];
     for (const [key, value] of Object.entries(parsed.data)) {

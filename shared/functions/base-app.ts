@@ -6,6 +6,7 @@
 import type { Container } from "../di/container.ts";
 import { ConfigToken } from "../di/tokens.ts";
 import { createFunctionApp, type FunctionApp } from "../http/app.ts";
+import { configureClientIp } from "../http/client-ip.ts";
 import { registerObservability } from "../observability/register.ts";
 import { LoggerToken, SentryToken } from "../observability/tokens.ts";
 
@@ -19,6 +20,7 @@ export async function createBaseFunctionApp(
   const logger = await container.get(LoggerToken);
   // Initialises Sentry once per process when SENTRY_DSN is set (a no-op otherwise).
   if (container.has(SentryToken)) await container.get(SentryToken);
+  configureClientIp(config.env);
   return createFunctionApp(name, {
     logger,
     maxBodyBytes: config.env.MAX_REQUEST_BYTES,

@@ -22,10 +22,23 @@
 import { Hono } from "hono";
 import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 import type { Logger } from "../observability/logger.ts";
-import { captureException, withSentryRequest } from "../observability/sentry.ts";
+import {
+  faultCapture,
+  type FaultSink,
+  reportFault,
+  withFaultSink,
+} from "../observability/faults.ts";
+import { captureException, captureMessage, withSentryRequest } from "../observability/sentry.ts";
 import { bodyLimitMiddleware } from "./body-limit.ts";
 import { corsMiddleware } from "./cors.ts";
-import { clippedPath, errorResponse, notFoundResponse, toHttpError } from "./errors.ts";
+import {
+  clippedPath,
+  errorBody,
+  errorResponse,
+  notFoundResponse,
+  publicMessage,
+  toHttpError,
+} from "./errors.ts";
 import { REQUEST_ID_HEADER, requestIdFor, withRequestIdHeader } from "./request-id.ts";
 
 export interface FunctionVariables {
@@ -74,7 +87,7 @@ export function createFunctionApp(name: string, options: FunctionAppOptions): Fu
   );
   root.use("*", bodyLimitMiddleware(options.maxBodyBytes));
   root.notFound(notFoundOrMethodNotAllowed(root));
-  root.onError(errorHandler(logger));
+  root.onError(errorHandler());
   const app = root.basePath(`/${name}`);
   app.get("/health", (c) =>
     c.json({
@@ -85,7 +98,12 @@ export function createFunctionApp(name: string, options: FunctionAppOptions): Fu
   return app;
 }
 
-/** Request id, per-request logger, Sentry isolation scope and the access log line. */
+/**
+ * Request id, per-request logger, Sentry isolation scope (with the request's transaction when
+ * tracing is on), fault reporting and the access log line. The access log is written inside the
+ * request's scope: written outside, its breadcrumb landed in the process scope and rode along on
+ * every later request's events.
+ */
 function requestContext(name: string, logger: Logger, accessLog: boolean): MiddlewareHandler<
   FunctionEnv
 > {
@@ -96,6 +114,21 @@ function requestContext(name: string, logger: Logger, accessLog: boolean): Middl
     const log = logger.child({ request_id: requestId });
     c.set("requestId", requestId);
     c.set("logger", log);
+    const sink: FaultSink = {
+      report: (error, context) => {
+        log.error("request failed", {
+          error,
+          code: context.code ?? "internal_error",
+          ...(context.where !== undefined && { caught_in: context.where }),
+          method: c.req.method,
+          path: c.req.path,
+        });
+        captureException(
+          error,
+          faultCapture({ ...context, tags: { path: routeOf(c), ...context.tags } }),
+        );
+      },
+    };
     await withSentryRequest(
       {
         function: name,
@@ -103,43 +136,104 @@ function requestContext(name: string, logger: Logger, accessLog: boolean): Middl
         method: c.req.method,
         url: c.req.url,
         headers: c.req.raw.headers,
+        transaction: routeOf(c),
       },
       async () => {
-        try {
-          await next();
-        } catch (thrown) {
-          // Hono hands only Error instances to onError; a thrown string or object lands here.
-          c.res = internalError(c, log, thrown);
+        const { reported } = await withFaultSink(sink, async () => {
+          try {
+            await next();
+          } catch (thrown) {
+            // Hono hands only Error instances to onError; a thrown string or object lands here.
+            c.res = internalError(c, thrown);
+          }
+        });
+        if (c.res.status >= 500) c.res = await reportedServerError(c, log, reported());
+        c.header(REQUEST_ID_HEADER, requestId);
+        if (accessLog) {
+          const fields = {
+            method: c.req.method,
+            path: c.req.path,
+            status: c.res.status,
+            duration_ms: Math.round((performance.now() - started) * 100) / 100,
+          };
+          if (c.req.method === "OPTIONS") log.debug("preflight", fields);
+          else log.info("request", fields);
         }
+        return c.res.status;
       },
+      (status) => status,
     );
-    c.header(REQUEST_ID_HEADER, requestId);
-    if (accessLog) {
-      const fields = {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100,
-      };
-      if (c.req.method === "OPTIONS") log.debug("preflight", fields);
-      else log.info("request", fields);
-    }
   };
 }
 
-function errorHandler(fallbackLogger: Logger): ErrorHandler<FunctionEnv> {
+/**
+ * A 5xx that left the routes: answered in the project's error shape (a sub-app's plain-text 500
+ * is replaced), and — unless whoever produced it reported it already — logged and captured as a
+ * Sentry issue tagged with its code, status and path (an `auth_unavailable` 503 or a migrator
+ * failure is an outage someone must see).
+ */
+async function reportedServerError(
+  c: Context<FunctionEnv>,
+  log: Logger,
+  reported: boolean,
+): Promise<Response> {
+  const response = c.res;
+  const code = await errorCodeOf(response);
+  if (!reported) {
+    const fields = { code: code ?? "internal_error", status: response.status };
+    log.error("request failed", { ...fields, method: c.req.method, path: c.req.path });
+    captureMessage(
+      `${c.req.method} ${routeOf(c)} answered ${response.status} ${fields.code}`,
+      "error",
+      {
+        tags: { error_code: fields.code, status: response.status, path: routeOf(c) },
+        fingerprint: ["server-error", routeOf(c), fields.code],
+      },
+    );
+  }
+  if (code !== null) return response;
+  await response.body?.cancel();
+  const fallbackCode = response.status === 503
+    ? "unavailable"
+    : response.status === 504
+    ? "timeout"
+    : "internal_error";
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.set("content-type", "application/json");
+  return new Response(
+    JSON.stringify(errorBody(fallbackCode, publicMessage(fallbackCode), {
+      request_id: c.get("requestId"),
+    })),
+    { status: response.status, headers },
+  );
+}
+
+/**
+ * The first two path segments (`/coordinator/agents`, `/migrate-batch/admin`): groups one route's
+ * failures into one issue, and keeps ids (or a secret a client put in the path) out of its title.
+ */
+function routeOf(c: Context<FunctionEnv>): string {
+  return c.req.path.split("/").slice(0, 3).join("/");
+}
+
+/** `error.code` of a JSON error body, or null when the body is not in the project's shape. */
+async function errorCodeOf(response: Response): Promise<string | null> {
+  if (!response.headers.get("content-type")?.includes("json")) return null;
+  try {
+    const body = await response.clone().json() as { error?: { code?: unknown } };
+    return typeof body?.error?.code === "string" ? body.error.code : null;
+  } catch {
+    return null;
+  }
+}
+
+function errorHandler(): ErrorHandler<FunctionEnv> {
   return (error, c) => {
     const known = toHttpError(error);
     if (known && known.status < 500) return known.toResponse();
-    const log = c.get("logger") ?? fallbackLogger;
-    if (!known) return internalError(c, log, error);
-    log.error("request failed", {
-      error,
-      code: known.code,
-      method: c.req.method,
-      path: c.req.path,
-    });
-    captureException(error, { tags: { error_code: known.code } });
+    if (!known) return internalError(c, error);
+    reportFault(error, { code: known.code });
     return errorResponse(
       known.status,
       known.code,
@@ -151,9 +245,8 @@ function errorHandler(fallbackLogger: Logger): ErrorHandler<FunctionEnv> {
 }
 
 /** 500 with a generic message; the error itself goes (redacted) to the log and Sentry only. */
-function internalError(c: Context<FunctionEnv>, log: Logger, error: unknown): Response {
-  log.error("unhandled error", { error, method: c.req.method, path: c.req.path });
-  captureException(error, { tags: { error_code: "internal_error" } });
+function internalError(c: Context<FunctionEnv>, error: unknown): Response {
+  reportFault(error, { code: "internal_error" });
   return errorResponse(500, "internal_error", "Internal server error", {
     request_id: c.get("requestId"),
   });

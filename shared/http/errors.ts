@@ -6,6 +6,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { reportFault } from "../observability/faults.ts";
 import { redactSecrets } from "../observability/redact.ts";
 import { AppError, type ErrorCode, type Result } from "../result.ts";
 
@@ -45,6 +46,11 @@ const PUBLIC_MESSAGE: Partial<Record<HttpErrorCode, string>> = {
   unavailable: "Service temporarily unavailable",
   timeout: "The request timed out",
 };
+
+/** The message a client sees for a server-side failure with this code. */
+export function publicMessage(code: string): string {
+  return PUBLIC_MESSAGE[code as HttpErrorCode] ?? "Internal server error";
+}
 
 export interface ErrorBody {
   readonly error: {
@@ -109,11 +115,40 @@ export function clippedPath(path: string): string {
   return path.length > MAX_PATH_IN_MESSAGE ? `${path.slice(0, MAX_PATH_IN_MESSAGE)}…` : path;
 }
 
+/** SQLSTATEs whose cause is the request's data, not the server (see shared/db/database-errors). */
+const INPUT_SQLSTATE = /^(22|23|40|P0001$|57014$)/;
+const UNKNOWN_OBJECT = /^unknown (table|column|function)\b/;
+
+/**
+ * A data-layer error no client input can cause: the functions name their tables, columns and
+ * database functions in code, so an unknown one (a missing table, a migration not applied), a
+ * syntax or permission error (SQLSTATE class 42) or any other non-input SQLSTATE is the server's
+ * fault, although the data layer reports an unknown name as `validation_failed` (it cannot tell
+ * who picked the name).
+ */
+export function isDatabaseFault(error: AppError): boolean {
+  const details = error.details as { sqlstate?: unknown; table?: unknown } | undefined;
+  if (typeof details?.sqlstate === "string") return !INPUT_SQLSTATE.test(details.sqlstate);
+  return error.code === "validation_failed" && details?.table !== undefined &&
+    UNKNOWN_OBJECT.test(error.message);
+}
+
+/**
+ * The code the client is answered with: a database fault becomes `database_error` (500), or
+ * stays `unavailable` / `timeout`; anything else keeps its own code.
+ */
+export function publicErrorCode(error: AppError): ErrorCode {
+  if (statusForCode(error.code) >= 500) return error.code;
+  return isDatabaseFault(error) ? "database_error" : error.code;
+}
+
 /**
  * The HTTP form of an AppError. 4xx keep their message and details (they describe the client's
- * input); 5xx are replaced by a generic message without details.
+ * input); 5xx (database faults included) are replaced by a generic message without details.
  */
 export function appErrorToHttpError(error: AppError): HttpError {
+  const code = publicErrorCode(error);
+  if (code !== error.code) return new HttpError(500, code, publicMessage(code));
   const status = statusForCode(error.code);
   if (status >= 500) {
     return new HttpError(status, error.code, PUBLIC_MESSAGE[error.code] ?? "Internal server error");
@@ -123,6 +158,44 @@ export function appErrorToHttpError(error: AppError): HttpError {
 
 export function appErrorResponse(error: AppError): Response {
   return appErrorToHttpError(error).toResponse();
+}
+
+const INTERNAL_DETAIL_KEYS = new Set(["sqlstate", "table", "column", "constraint"]);
+
+/**
+ * The body of an AppError a route answers with, `{ code, message, details? }`, and its status.
+ * 4xx keep message and details; a database fault becomes 500 `database_error`; `unavailable` and
+ * `timeout` keep their message and details without the database's internals (SQLSTATE, table,
+ * column, constraint); other 5xx get a generic message. Every 5xx is reported to the request's
+ * fault sink (one log line and one Sentry event in the request's scope).
+ */
+export function routeError(
+  error: AppError,
+): { status: ContentfulStatusCode; body: ErrorBody["error"] } {
+  const code = publicErrorCode(error);
+  const status = statusForCode(code);
+  if (status < 500) return { status, body: { code, message: error.message, ...detailsOf(error) } };
+  reportFault(error, { code });
+  if (code !== "unavailable" && code !== "timeout") {
+    return { status, body: { code, message: publicMessage(code) } };
+  }
+  const details = error.details && typeof error.details === "object"
+    ? Object.fromEntries(
+      Object.entries(error.details).filter(([key]) => !INTERNAL_DETAIL_KEYS.has(key)),
+    )
+    : undefined;
+  return {
+    status,
+    body: {
+      code,
+      message: error.message,
+      ...(details && Object.keys(details).length > 0 && { details }),
+    },
+  };
+}
+
+function detailsOf(error: AppError): { details?: unknown } {
+  return error.details === undefined ? {} : { details: error.details };
 }
 
 /** The value as JSON with `successStatus` (undefined becomes null), or the mapped error. */

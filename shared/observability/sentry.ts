@@ -58,6 +58,8 @@ export const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
 
 interface ActiveSentry {
   readonly dsn: string;
+  /** SENTRY_TRACES_SAMPLE_RATE > 0: each request runs in an `http.server` transaction. */
+  readonly tracing: boolean;
   readonly flushTimeoutMs: number;
   readonly scrub: ScrubOptions;
   refs: number;
@@ -148,6 +150,7 @@ export function initSentry(config: SentryConfig): SentryHandle {
   Sentry.getGlobalScope().setTags(definedTags({ mode: config.mode, ...config.tags }));
   active = {
     dsn: config.dsn,
+    tracing: (config.tracesSampleRate ?? 0) > 0,
     flushTimeoutMs: config.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS,
     scrub,
     refs: 1,
@@ -203,17 +206,28 @@ export interface RequestTelemetry {
   /** The URL (its query is scrubbed like everything else). */
   readonly url?: string;
   readonly headers?: Headers;
+  /** The transaction name when tracing (a route, never a raw path that may carry an id). */
+  readonly transaction?: string;
 }
 
 /**
- * Runs one request in a fresh isolation scope tagged with its function and request id. When the
+ * Runs one request in a fresh isolation scope tagged with its function and request id, with no
+ * breadcrumbs but its own (whatever the process logged between requests stays out). With
+ * tracing on (SENTRY_TRACES_SAMPLE_RATE > 0) the request is an `http.server` transaction that
+ * continues an incoming `sentry-trace`/`baggage`; this does not depend on Sentry having wrapped
+ * Deno.serve, which only happens when the SDK is initialised before the server starts. When the
  * request captured an event or recorded telemetry, waits (bounded) for it to be sent before the
- * result is returned.
+ * result is returned. `statusOf` reads the response status from `run`'s result for the span.
  */
-export function withSentryRequest<T>(request: RequestTelemetry, run: () => Promise<T>): Promise<T> {
+export function withSentryRequest<T>(
+  request: RequestTelemetry,
+  run: () => Promise<T>,
+  statusOf?: (value: T) => number | undefined,
+): Promise<T> {
   if (!active) return run();
-  const flushTimeoutMs = active.flushTimeoutMs;
+  const { flushTimeoutMs, tracing } = active;
   return Sentry.withIsolationScope(async (scope) => {
+    scope.clearBreadcrumbs();
     scope.setTags({ function: request.function, request_id: request.requestId });
     if (request.url !== undefined) {
       // The request data integration turns this into event.request; scrubbed in beforeSend.
@@ -227,7 +241,7 @@ export function withSentryRequest<T>(request: RequestTelemetry, run: () => Promi
     }
     const lastEventBefore = scope.lastEventId();
     try {
-      return await run();
+      return tracing ? await traced(request, run, statusOf, scope) : await run();
     } finally {
       if (scope.lastEventId() !== lastEventBefore || pendingTelemetry.has(scope)) {
         pendingTelemetry.delete(scope);
@@ -235,6 +249,38 @@ export function withSentryRequest<T>(request: RequestTelemetry, run: () => Promi
       }
     }
   });
+}
+
+function traced<T>(
+  request: RequestTelemetry,
+  run: () => Promise<T>,
+  statusOf: ((value: T) => number | undefined) | undefined,
+  scope: Scope,
+): Promise<T> {
+  const name = `${request.method ?? "GET"} ${request.transaction ?? `/${request.function}`}`;
+  return Sentry.continueTrace(
+    {
+      sentryTrace: request.headers?.get("sentry-trace") ?? "",
+      baggage: request.headers?.get("baggage") ?? undefined,
+    },
+    () =>
+      Sentry.startSpan(
+        {
+          name,
+          op: "http.server",
+          forceTransaction: true,
+          attributes: { "sentry.source": "route", "http.request.method": request.method ?? "GET" },
+        },
+        async (span) => {
+          const value = await run();
+          const status = statusOf?.(value);
+          if (status !== undefined) Sentry.setHttpStatus(span, status);
+          // The transaction is sent when this span ends: flush it before the worker freezes.
+          pendingTelemetry.add(scope);
+          return value;
+        },
+      ),
+  );
 }
 
 /** Tags the current request (e.g. `{ migration_path: "abstracted" }` once routed). */

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { AppError, err, ok, type Result } from "../result.ts";
 import type { AnalysisConfig, HealthThresholds } from "./types.ts";
+import { redactString } from "../observability/redact.ts";
 
 export const DEFAULT_STEPS: readonly number[] = [1, 5, 10, 25, 50, 75, 100];
 export const DEFAULT_ROLLBACK_STEPS: readonly number[] = [75, 50, 25, 10, 0];
@@ -37,7 +38,8 @@ const percentage = z.number().min(0).max(100).refine(
   "at most two decimals",
 );
 const rate = z.number().min(0).max(1);
-const reason = z.string().trim().min(1).max(500);
+/** Operator text is stored (runtime_flags, rollouts, migration_log, alerts): redacted like logs. */
+const reason = z.string().trim().min(1).max(500).transform((text) => redactString(text));
 
 export const stepsSchema = z.array(percentage.refine((v) => v > 0, "must be above 0"))
   .min(1).max(20)
@@ -163,3 +165,21 @@ export function parseInput<S extends z.ZodType>(
     }),
   );
 }
+
+/**
+ * Canary levers of one function (runtime_flags canary_* columns; the flags store validates the
+ * values). null clears a column, so the environment's default applies again.
+ */
+export const canaryInputSchema = z.strictObject({
+  enabled: z.boolean().nullable().optional(),
+  percentage: z.number().min(0).max(100).nullable().optional(),
+  selection: z.string().nullable().optional(),
+  whitelist: z.array(z.string()).nullable().optional(),
+  emailDomains: z.array(z.string()).nullable().optional(),
+  reason: reason.optional(),
+}).refine(
+  (body) =>
+    body.enabled !== undefined || body.percentage !== undefined || body.selection !== undefined ||
+    body.whitelist !== undefined || body.emailDomains !== undefined,
+  { message: "name at least one of enabled, percentage, selection, whitelist, emailDomains" },
+);

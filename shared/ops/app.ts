@@ -27,6 +27,8 @@ export function createOpsApp(services: OpsServices, options: OpsAppOptions = {})
     createOpsRoutes({
       controller: services.controller,
       emergency: services.emergency,
+      divergences: services.divergences,
+      batch: services.batch,
       auth: services.auth,
       now: options.now,
     }),

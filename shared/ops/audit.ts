@@ -5,7 +5,7 @@
  * rollback). The migration_status view then shows the latest entry per component and phase.
  */
 import type { SqlClient } from "../db/sql-client.ts";
-import { redactSecrets } from "../observability/redact.ts";
+import { redactSecrets, redactString } from "../observability/redact.ts";
 
 export type LogStatus = "started" | "completed" | "failed" | "aborted" | "info";
 
@@ -43,7 +43,7 @@ export async function writeOpsLog(sql: SqlClient, entry: OpsLogEntry): Promise<v
       at,
       failed,
       // error_message is for failures; every entry keeps its message in metadata.message.
-      failed ? entry.message ?? null : null,
+      failed && entry.message ? redactString(entry.message) : null,
       JSON.stringify(
         redactSecrets({ ...(entry.message ? { message: entry.message } : {}), ...entry.metadata }),
       ),

@@ -24,6 +24,7 @@ import { AppError, err, ok, type Result } from "../result.ts";
 import { RuntimeFlagsStore } from "../flags/store.ts";
 import { GLOBAL_FLAGS_NAME, type RuntimeFlagsRow } from "../flags/types.ts";
 import {
+  canaryInputSchema,
   DEFAULT_ANALYSIS,
   DEFAULT_HOLD_SECONDS,
   DEFAULT_ROLLBACK_STEPS,
@@ -46,6 +47,12 @@ import {
   setRolloutPercentage,
 } from "./evaluation.ts";
 import { evaluateHealth } from "./health.ts";
+import {
+  DEFAULT_WATCH_THRESHOLDS,
+  runWatch,
+  type WatchReport,
+  type WatchThresholds,
+} from "./watch.ts";
 import { RolloutStore } from "./rollout-store.ts";
 import {
   type Actor,
@@ -74,11 +81,15 @@ export interface RolloutControllerOptions {
   readonly envRolloutPercentage?: number;
   /** When set, rollouts of other function names are refused (404): catches typos. */
   readonly knownFunctions?: readonly string[];
+  /** The always-on watch run on every tick (default: the runbook thresholds; false = off). */
+  readonly watch?: WatchThresholds | false;
 }
 
 export interface EvaluationReport {
   readonly evaluatedAt: string;
   readonly results: readonly EvaluationResult[];
+  /** The always-on health and business checks of this tick (null when off or failed). */
+  readonly watch: WatchReport | null;
   readonly alerts: DeliveryReport | null;
 }
 
@@ -114,9 +125,11 @@ export class RolloutController {
   readonly #defaults: RolloutDefaults;
   readonly #envPercentage: number;
   readonly #known: ReadonlySet<string> | null;
+  readonly #watch: WatchThresholds | false;
 
   constructor(options: RolloutControllerOptions) {
     this.#ctx = options.context;
+    this.#watch = options.watch ?? DEFAULT_WATCH_THRESHOLDS;
     this.#defaults = {
       steps: options.defaults?.steps ?? DEFAULT_STEPS,
       rollbackSteps: options.defaults?.rollbackSteps ?? DEFAULT_ROLLBACK_STEPS,
@@ -484,6 +497,37 @@ export class RolloutController {
     );
   }
 
+  /** Canary levers of one function (enable, percentage, selection, lists), audited. */
+  setCanary(functionName: string, input: unknown, actor: Actor) {
+    return this.#locked(
+      "set canary",
+      functionName,
+      canaryInputSchema,
+      input,
+      async ({ unit, body }) => {
+        const patch = Object.fromEntries(
+          Object.entries({
+            canaryEnabled: body.enabled,
+            canaryPercentage: body.percentage,
+            canarySelection: body.selection,
+            canaryWhitelist: body.whitelist,
+            canaryEmailDomains: body.emailDomains,
+          }).filter(([, value]) => value !== undefined),
+        );
+        const reason = body.reason ?? actor.reason ?? "canary set by an operator";
+        const flags = await unit.setFlags(functionName, patch, { updatedBy: actor.by, reason });
+        await writeOpsLog(unit.tx, {
+          component: rolloutComponent(functionName),
+          phase: "canary",
+          status: "info",
+          message: reason,
+          metadata: { ...patch, by: actor.by },
+        });
+        return ok(flags);
+      },
+    );
+  }
+
   /**
    * Sets a function's rollout percentage by hand. A running rollout (or planned rollback) is
    * paused first, so the controller does not undo the operator's change at its next step.
@@ -533,14 +577,17 @@ export class RolloutController {
 
   // ---------------------------------------------------------------- scheduled evaluation
 
-  /** Evaluates every active rollout once, then delivers due alerts. Never throws. */
+  /**
+   * Evaluates every active rollout once, runs the always-on watch (every tick, rollout or not),
+   * then delivers due alerts. Never throws.
+   */
   async evaluateRollouts(now: Date = this.#ctx.now()): Promise<EvaluationReport> {
     let names: string[];
     try {
       names = await new RolloutStore(this.#ctx.sql).activeFunctionNames();
     } catch (error) {
       this.#ctx.logger.error("could not list active rollouts", { error });
-      return { evaluatedAt: now.toISOString(), results: [], alerts: null };
+      names = [];
     }
     const results: EvaluationResult[] = [];
     for (const functionName of names) {
@@ -556,8 +603,20 @@ export class RolloutController {
           : { functionName, action: "error", reasons: [outcome.error.message] },
       );
     }
+    const watch = await this.#runWatch(now);
     const alerts = this.#ctx.alerts ? await this.#ctx.alerts.deliverDue() : null;
-    return { evaluatedAt: now.toISOString(), results, alerts };
+    return { evaluatedAt: now.toISOString(), results, watch, alerts };
+  }
+
+  async #runWatch(now: Date): Promise<WatchReport | null> {
+    const thresholds = this.#watch;
+    if (thresholds === false) return null;
+    const outcome = await this.#ctx.transact(
+      "health watch",
+      async (unit) => ok(await runWatch(unit.tx, (alert) => unit.alert(alert), thresholds, now)),
+      { deliverAlerts: false },
+    );
+    return outcome.ok ? outcome.value : null;
   }
 
   // ---------------------------------------------------------------- helpers

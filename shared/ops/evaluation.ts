@@ -135,6 +135,11 @@ async function evaluateRunning(
       health.reasons.join("; ")
     }`;
     await setRolloutPercentage(unit, fn, 0, "rollout-controller", `aborted: ${reason}`);
+    // The canary cohort is on the new path too (it bypasses the percentage): off with it.
+    await unit.setFlags(fn, { canaryEnabled: false }, {
+      updatedBy: "rollout-controller",
+      reason: `aborted: ${reason}`.slice(0, 500),
+    });
     await writeOpsLog(unit.tx, {
       component: rolloutComponent(fn),
       phase: "abort",

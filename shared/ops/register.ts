@@ -5,12 +5,19 @@ import { SentryToken } from "../observability/tokens.ts";
 import { observabilitySentry } from "./alert-sinks.ts";
 import { createOpsServices, type OpsServicesOptions } from "./services.ts";
 import { OpsServicesToken } from "./tokens.ts";
+import { parseWatchThresholds } from "./watch.ts";
 
 /** Settings the environment schema does not carry (yet); the env values win when both exist. */
 export type OpsRegisterOptions = Partial<
   Pick<
     OpsServicesOptions,
-    "adminSecret" | "alertWebhookUrl" | "verifyKey" | "knownFunctions" | "defaults" | "extraSinks"
+    | "adminSecret"
+    | "alertWebhookUrl"
+    | "verifyKey"
+    | "knownFunctions"
+    | "defaults"
+    | "extraSinks"
+    | "watch"
   >
 >;
 
@@ -45,6 +52,7 @@ export function registerOps(container: Container, options: OpsRegisterOptions = 
       adminSecret: env.OPS_ADMIN_SECRET ?? options.adminSecret,
       alertWebhookUrl: env.OPS_ALERT_WEBHOOK_URL ?? options.alertWebhookUrl,
       sentry,
+      watch: options.watch ?? parseWatchThresholds(config.env.OPS_WATCH_THRESHOLDS),
       onFlagsChanged: cache
         ? (name) => cache.invalidate(name === "*" ? undefined : name)
         : undefined,

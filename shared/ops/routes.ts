@@ -13,26 +13,42 @@
  *   POST /rollouts/:fn/resume           { reason? }
  *   POST /rollouts/:fn/rollback         { steps?, holdSeconds?, reason? } planned rollback
  *   PUT  /rollouts/:fn/percentage       { percentage, reason? }           pauses a running rollout
+ *   PUT  /rollouts/:fn/canary           { enabled?, percentage?, selection?, whitelist?,
+ *                                         emailDomains?, reason? }   null clears a lever
  *   GET  /emergency-rollback            kill switch state
  *   POST /emergency-rollback            { confirm: "ROLLBACK", reason }   every function → original
  *   POST /emergency-rollback/undo       { confirm: "RESTORE", reason? }
+ *   GET  /batch                         batch levers and whether the batch may write now
+ *   PUT  /batch                         { paused?, maxUsersPerSecond?, window?, reason? }
+ *   POST /batch/pause | /batch/resume   { reason? }
+ *   GET  /divergences                   ?kind=&status=&user=&since=&limit=&cursor= (+ counts)
+ *   POST /divergences/:id/retry         { reason? }   back to reconciliation (attempts reset)
+ *   POST /divergences/:id/resolve       { note }      closed by hand, audited
  *
  * The acting operator recorded in migration_log and runtime_flags.updated_by is the principal
  * ("service_role", "admin"), refined by an optional `x-ops-actor` header (e.g. an e-mail).
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { redactString } from "../observability/redact.ts";
-import { statusForCode } from "../http/errors.ts";
+import { routeError } from "../http/errors.ts";
+import { reportFault } from "../observability/faults.ts";
 import { AppError, type ErrorCode, type Result } from "../result.ts";
 import { type AdminPrincipal, authenticate, type OpsAuth } from "./admin-auth.ts";
 import type { RolloutController } from "./controller.ts";
+import type { DivergenceAdmin } from "./divergences.ts";
 import type { EmergencySwitch } from "./emergency.ts";
 import type { Actor } from "./types.ts";
 
 export interface OpsRoutesDeps {
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
+  /** The batch levers (GET/PUT /batch, POST /batch/pause, /batch/resume). */
+  readonly batch?: {
+    state(): Promise<unknown>;
+    set(input: unknown, actor: Actor): Promise<Result<unknown, AppError>>;
+  };
+  /** auth_divergences for operators (GET /divergences, retry, resolve). */
+  readonly divergences?: DivergenceAdmin;
   readonly auth: OpsAuth;
   /** Request bodies above this are refused with 413 (default 16 KiB). */
   readonly maxBodyBytes?: number;
@@ -46,20 +62,8 @@ export interface OpsEnv {
 
 /** `{ error: { code, message, details? } }`; server-side failures never expose internals. */
 export function opsErrorResponse(c: Context, error: AppError): Response {
-  const status = statusForCode(error.code);
-  const expose = status < 500 || error.code === "unavailable";
-  return c.json(
-    {
-      error: expose
-        ? {
-          code: error.code,
-          message: error.message,
-          ...(error.details === undefined ? {} : { details: error.details }),
-        }
-        : { code: error.code, message: "internal error" },
-    },
-    status,
-  );
+  const { status, body } = routeError(error);
+  return c.json({ error: body }, status);
 }
 
 function respond<T>(c: Context, result: Result<T, AppError>): Response {
@@ -173,6 +177,10 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
     action((fn, body, actor) => controller.rollback(fn, body, actor)),
   );
   app.put(
+    "/rollouts/:fn/canary",
+    action((fn, body, actor) => controller.setCanary(fn, body, actor)),
+  );
+  app.put(
     "/rollouts/:fn/percentage",
     action((fn, body, actor) => controller.setPercentage(fn, body, actor)),
   );
@@ -184,14 +192,42 @@ export function createOpsRoutes(deps: OpsRoutesDeps): Hono<OpsEnv> {
     action((_fn, body, actor) => emergency.release(body, actor)),
   );
 
+  const batch = deps.batch;
+  if (batch) {
+    app.get("/batch", async (c) => c.json({ data: await batch.state() }));
+    app.put("/batch", action((_fn, body, actor) => batch.set(body, actor)));
+    for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+      app.post(
+        `/batch/${verb}`,
+        action((_fn, body, actor) => batch.set({ ...(body as object), paused }, actor)),
+      );
+    }
+  }
+
+  const divergences = deps.divergences;
+  if (divergences) {
+    app.get("/divergences", async (c) => respond(c, await divergences.list(c.req.query())));
+    for (const verb of ["retry", "resolve"] as const) {
+      app.post(`/divergences/:id/${verb}`, async (c) => {
+        const id = Number(c.req.param("id"));
+        if (!Number.isSafeInteger(id) || id < 1) {
+          return opsErrorResponse(
+            c,
+            new AppError("validation_failed", "id: must be a positive integer", { field: "id" }),
+          );
+        }
+        const body = await readBody(c, maxBodyBytes);
+        if (!body.ok) return opsErrorResponse(c, body.error);
+        return respond(c, await divergences[verb](id, body.value, actorOf(c)));
+      });
+    }
+  }
+
   // A catch-all rather than notFound(): a mounted sub-app's notFound handler is not used.
   app.all("*", (c) => opsErrorResponse(c, new AppError("not_found", "no such admin route")));
   app.onError((error, c) => {
-    console.error(JSON.stringify({
-      level: "error",
-      msg: "ops route failed",
-      error: redactString(error instanceof Error ? error.message : String(error)),
-    }));
+    if (error instanceof AppError) return opsErrorResponse(c, error);
+    reportFault(error, { code: "internal_error", where: "ops routes" });
     return opsErrorResponse(c, new AppError("internal_error", "internal error"));
   });
   return app;

@@ -17,7 +17,12 @@ import { sentryAlertSink, type SentryLike, webhookAlertSink } from "./alert-sink
 import { AlertDispatcher, type AlertSink } from "./alerts.ts";
 import { OpsContext } from "./context.ts";
 import { RolloutController, type RolloutDefaults } from "./controller.ts";
+import type { AppError, Result } from "../result.ts";
+import { BatchLevers, type BatchLeverState, setBatchControls } from "./batch-levers.ts";
+import { DivergenceAdmin } from "./divergences.ts";
+import type { Actor } from "./types.ts";
 import { EmergencySwitch } from "./emergency.ts";
+import type { WatchThresholds } from "./watch.ts";
 
 export interface OpsServicesOptions {
   readonly sql: SqlClient;
@@ -37,6 +42,8 @@ export interface OpsServicesOptions {
   readonly extraSinks?: readonly AlertSink[];
   readonly knownFunctions?: readonly string[];
   readonly defaults?: Partial<RolloutDefaults>;
+  /** The always-on watch's thresholds (OPS_WATCH_THRESHOLDS; default the runbook's; false = off). */
+  readonly watch?: WatchThresholds | false;
   /** Called after a committed flag change (FlagsCache.invalidate). */
   readonly onFlagsChanged?: (functionName: string) => void;
   readonly background?: BackgroundTasks;
@@ -50,6 +57,13 @@ export interface OpsServices {
   readonly context: OpsContext;
   readonly controller: RolloutController;
   readonly emergency: EmergencySwitch;
+  readonly divergences: DivergenceAdmin;
+  /** The batch levers (pause, throttle, window); also the batch engine's gate. */
+  readonly batch: {
+    readonly levers: BatchLevers;
+    state(): Promise<BatchLeverState>;
+    set(input: unknown, actor: Actor): Promise<Result<BatchLeverState, AppError>>;
+  };
   readonly alerts: AlertDispatcher;
   readonly auth: OpsAuth;
   readonly background: BackgroundTasks;
@@ -81,6 +95,7 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
     defaults: options.defaults,
     envRolloutPercentage: options.routingEnv.MIGRATION_ROLLOUT_PERCENTAGE,
     knownFunctions: options.knownFunctions,
+    watch: options.watch,
   });
   const sessionSecret = options.adminSecret ??
     options.serviceRoleKeys?.find((key): key is string => !!key && key.length >= 16);
@@ -92,12 +107,19 @@ export function createOpsServices(options: OpsServicesOptions): OpsServices {
       }),
     ...(sessionSecret ? { sessions: new DashboardSessions(sessionSecret) } : {}),
   };
+  const levers = new BatchLevers(options.sql, context.now);
   return {
     sql: options.sql,
     routingEnv: options.routingEnv,
     context,
     controller,
     emergency: new EmergencySwitch(context),
+    divergences: new DivergenceAdmin(context),
+    batch: {
+      levers,
+      state: () => levers.state(),
+      set: (input, actor) => setBatchControls(context, input, actor),
+    },
     alerts,
     auth,
     background,

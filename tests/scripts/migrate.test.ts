@@ -172,3 +172,52 @@ Deno.test("migrate CLI with DRY_RUN=true: run and resume only plan, rollback is 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "migrate CLI: MIGRATION_BATCH_SIZE, whole-run totals of this worker, a wait line for a dead worker's lease",
+  ignore: !TEST_DATABASE_URL,
+  async fn() {
+    const db = await freshPostgres();
+    try {
+      await db.exec(AUTH_SCHEMA_SQL);
+      await seedAuthUsers(db, 90);
+      const env = { DATABASE_URL: db.url, MIGRATION_BATCH_SIZE: "30" };
+
+      const first = capture(env);
+      assert.equal(await main(["run", "--max-batches", "1"], first.io), 1);
+      assert.match(first.out(), /this worker: 30 processed, 30 migrated/);
+      const id = /migration (batch_\S+):/.exec(first.out())![1]!;
+      const { rows: planned } = await db.query<{ n: number }>(
+        `SELECT max(planned_count) AS n FROM batch_leases WHERE migration_id = $1`,
+        [id],
+      );
+      assert.equal(Number(planned[0]!.n), 30, "leases of MIGRATION_BATCH_SIZE users");
+
+      // A worker that died holding every remaining range: its leases expire in 2 s.
+      const { rowCount } = await db.query(
+        `UPDATE batch_leases SET status = 'leased', lease_token = gen_random_uuid(),
+                worker_id = 'dead-worker', leased_until = now() + interval '2 seconds'
+          WHERE migration_id = $1 AND status <> 'done'`,
+        [id],
+      );
+      assert.ok(rowCount > 0, "ranges left to hold");
+      const resumed = capture(env);
+      assert.equal(await main(["resume", id], resumed.io), 0);
+      assert.match(
+        resumed.err(),
+        /waiting for lease \d+ \(held by dead-worker until \d\d:\d\d:\d\d UTC, \d+ s; re-taken when it expires\)/,
+      );
+      assert.equal(
+        resumed.err().split("\n").filter((line) => line.startsWith("waiting")).length,
+        1,
+        "one line per lease waited for, not one per poll",
+      );
+      // Every engine call of this process counted, not just the last one.
+      assert.match(resumed.out(), /this worker: 60 processed, 60 migrated/);
+      assert.match(resumed.out(), /overall: +90\/90 processed/);
+    } finally {
+      await db.close();
+    }
+  },
+});

@@ -221,3 +221,61 @@ Deno.test("ops CLI against the embedded PGlite data directory", async (t) => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "ops CLI canary and batch levers against PostgreSQL",
+  ignore: !TEST_DATABASE_URL,
+  async fn() {
+    const db = await freshPostgres({ max: 2 });
+    const env = { DATABASE_URL: db.url };
+    try {
+      const canary = await ops(
+        env,
+        "canary",
+        "login",
+        "--on",
+        "--percentage",
+        "5",
+        "--selection",
+        "email_domain",
+        "--domains",
+        "staff.example.com",
+        "--reason",
+        "staff first",
+      );
+      assert.equal(canary.code, 0, canary.stderr);
+      assert.match(canary.stdout, /login: canary on at 5 %/);
+      const row = await one<{ enabled: boolean; domains: string[]; reason: string }>(
+        db,
+        `SELECT canary_enabled AS enabled, canary_email_domains AS domains, reason
+           FROM runtime_flags WHERE function_name = 'login'`,
+      );
+      assert.deepEqual(row, {
+        enabled: true,
+        domains: ["staff.example.com"],
+        reason: "staff first",
+      });
+      const bad = await ops(env, "canary", "login", "--selection", "nobody");
+      assert.equal(bad.code, 1, "refused by the flags store");
+
+      const paused = await ops(env, "batch", "pause", "--reason", "maintenance");
+      assert.equal(paused.code, 0, paused.stderr);
+      assert.match(paused.stdout, /batch: HELD \(paused\)/);
+      const set = await ops(env, "batch", "set", "--rate", "200", "--window", "22:00-06:00");
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, /throttle 200 users\/s · window 22:00–06:00 UTC/);
+      const status = await ops(env, "batch", "status", "--json");
+      assert.equal(status.code, 0, status.stderr);
+      const state = JSON.parse(status.stdout);
+      assert.equal(state.paused, true);
+      assert.equal(state.maxUsersPerSecond, 200);
+      assert.equal((await ops(env, "batch", "set", "--window", "22-06")).code, 2, "usage");
+      const refused = await ops(env, "batch", "set", "--window", "25:00-01:00");
+      assert.equal(refused.code, 1, "refused, naming the field");
+      assert.match(refused.stderr, /window\.start/);
+      assert.equal((await ops(env, "batch")).code, 2);
+    } finally {
+      await db.close();
+    }
+  },
+});

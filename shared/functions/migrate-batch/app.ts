@@ -10,11 +10,12 @@ import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
-import { ConfigToken } from "../../di/tokens.ts";
+import { ConfigToken, SqlToken } from "../../di/tokens.ts";
 import type { FunctionApp } from "../../http/app.ts";
 import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
 import { LoggerToken } from "../../observability/tokens.ts";
 import { createOpsApp } from "../../ops/app.ts";
+import { BatchLevers } from "../../ops/batch-levers.ts";
 import { OpsServicesToken } from "../../ops/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
@@ -50,9 +51,23 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
       original: original ?? abstracted,
     });
     const reconcileAfterRun = config.env.MIGRATION_MODE !== "supabase_only";
+    const levers = new BatchLevers(await container.get(SqlToken));
     return async (request) => {
       const isRun = request.method === "POST" &&
         new URL(request.url).pathname.replace(/\/$/, "") === `/${NAME}`;
+      if (isRun) {
+        // Held by an operator lever: neither implementation runs (the per-user original has no
+        // gate of its own; the engine also re-checks before every batch of a run in progress).
+        const verdict = await levers.check();
+        if (verdict.hold) {
+          return Response.json({
+            done: false,
+            processed: 0,
+            stopped_because: "paused",
+            held_by: verdict.hold,
+          });
+        }
+      }
       const response = await migrator.fetch(request);
       if (isRun && response.ok && reconcileAfterRun) {
         // Off the response path: a divergence repair must never delay or fail a batch run.

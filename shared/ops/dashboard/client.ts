@@ -79,7 +79,12 @@ export const DASHBOARD_SCRIPT = `
     for (const [name, value] of new FormData(form)) {
       if (value === "") continue;
       const field = form.elements.namedItem(name);
-      payload[name] = field && field.type === "number" ? Number(value) : value;
+      // data-type="boolean" (a hidden field) sends true/false, not the string.
+      payload[name] = field && field.type === "number"
+        ? Number(value)
+        : field && field.dataset && field.dataset.type === "boolean"
+        ? value === "true"
+        : value;
     }
     const button = form.querySelector("button");
     if (button) button.disabled = true;

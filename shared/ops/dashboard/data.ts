@@ -7,6 +7,8 @@
  */
 import type { SqlClient } from "../../db/sql-client.ts";
 import { resolveRoutingConfig, type RoutingEnv } from "../../flags/resolve.ts";
+import { type DivergenceCounts, type DivergenceView, listDivergences } from "../divergences.ts";
+import { BatchLevers, type BatchLeverState } from "../batch-levers.ts";
 import { RuntimeFlagsStore } from "../../flags/store.ts";
 import { GLOBAL_FLAGS_NAME, type RoutingConfig, type RuntimeFlagsRow } from "../../flags/types.ts";
 import { redactString } from "../../observability/redact.ts";
@@ -31,7 +33,13 @@ export interface MigrationProgress {
   readonly total: number;
   readonly supabaseMigrated: number;
   readonly betterAuthMigrated: number;
+  /**
+   * Users in both systems with the same id, however they got there (batch, lazy migration on
+   * login, dual-write signup); from the two user tables when both exist here, else tracked.
+   */
   readonly fullyMigrated: number;
+  /** Tracked users whose two records were also compared and found equal. */
+  readonly validated: number;
   /** fullyMigrated / total in percent. */
   readonly completionRate: number;
   /** Rows in each system's own user table (null when that table does not exist here). */
@@ -115,6 +123,13 @@ export interface DashboardData {
   readonly mismatches: readonly RecentMismatch[];
   readonly errors: readonly RecentError[];
   readonly alerts: readonly RecentAlert[];
+  /** The batch levers and whether they hold the batch now. */
+  readonly batch: BatchLeverState;
+  /** auth_divergences: counts, and the newest rows that still need someone (open or failed). */
+  readonly divergences: {
+    readonly counts: DivergenceCounts;
+    readonly unresolved: readonly DivergenceView[];
+  };
 }
 
 const n = (value: unknown): number => Number(value ?? 0);
@@ -147,17 +162,30 @@ export async function loadProgress(sql: SqlClient): Promise<MigrationProgress> {
     "SELECT migrated_via, count(*) AS n FROM migrated_users GROUP BY migrated_via ORDER BY 1",
   );
   const t = totals.rows[0] ?? {};
-  const total = n(t.total);
-  const fully = n(t.fully);
+  const supabaseAuthUsers = await tableCount(sql, "auth.users");
+  const betterAuthUsers = await tableCount(sql, 'public."user"');
+  // The batch and lazy migration write Better Auth directly (not user_migration_status), so the
+  // truth is the two user tables: every Supabase user is one to migrate, and it is migrated once
+  // Better Auth has it under the same id.
+  const inBoth = supabaseAuthUsers !== null && betterAuthUsers !== null
+    ? n(
+      (await sql.query<{ n: number }>(
+        `SELECT count(*) AS n FROM auth.users u WHERE EXISTS (SELECT 1 FROM public."user" b WHERE b.id = u.id)`,
+      )).rows[0]?.n,
+    )
+    : null;
+  const total = supabaseAuthUsers ?? n(t.total);
+  const fully = inBoth ?? n(t.fully);
   const migratedVia = Object.fromEntries(via.rows.map((row) => [row.migrated_via, n(row.n)]));
   return {
     total,
-    supabaseMigrated: n(t.supabase),
-    betterAuthMigrated: n(t.better_auth),
+    supabaseMigrated: supabaseAuthUsers ?? n(t.supabase),
+    betterAuthMigrated: betterAuthUsers ?? n(t.better_auth),
     fullyMigrated: fully,
+    validated: n(t.fully),
     completionRate: total > 0 ? (fully / total) * 100 : 0,
-    supabaseAuthUsers: await tableCount(sql, "auth.users"),
-    betterAuthUsers: await tableCount(sql, 'public."user"'),
+    supabaseAuthUsers,
+    betterAuthUsers,
     migratedUsers: Object.values(migratedVia).reduce((sum, value) => sum + value, 0),
     migratedVia,
   };
@@ -311,6 +339,8 @@ export async function loadDashboardData(
     [limit],
   );
 
+  const divergences = await listDivergences(sql, { limit, unresolved: true });
+
   return {
     generatedAt: now,
     windowMinutes,
@@ -350,5 +380,7 @@ export async function loadDashboardData(
       delivered: row.done_at !== null && row.last_error === null,
       lastError: (row.last_error as string | null) ?? null,
     })),
+    batch: await new BatchLevers(sql, () => now).state(),
+    divergences: { counts: divergences.counts, unresolved: divergences.items },
   };
 }

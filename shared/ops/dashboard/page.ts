@@ -111,10 +111,19 @@ function progressSection(data: DashboardData) {
     <section aria-labelledby="progress-h">
       <h2 id="progress-h">Migration progress</h2>
       <div class="grid">
-      ${card("progress-total", "Users tracked", p.total)}
+      ${card("progress-total", "Users to migrate", p.total)}
       ${card("progress-supabase", "In Supabase Auth", p.supabaseMigrated)}
       ${card("progress-better-auth", "In Better Auth", p.betterAuthMigrated)}
-      ${card("progress-fully", "Fully migrated (both, validated)", p.fullyMigrated)}
+      ${card("progress-fully", "Migrated (in both, any path)", p.fullyMigrated)}
+      ${card("progress-validated", "Validated (compared equal)", p.validated)}
+      ${card(
+        "progress-divergences-open",
+        "Open divergences",
+        data.divergences.counts.open,
+        data.divergences.counts.failed > 0
+          ? html`<div class="muted" data-testid="progress-divergences-failed">${data.divergences.counts.failed} failed (need a human)</div>`
+          : "",
+      )}
       ${card(
         "progress-completion",
         "Completion",
@@ -316,7 +325,64 @@ ${
       : "off"
   }</p>
 ${rolloutControls(fn)}
+${canaryControls(fn)}
 </article>`;
+}
+
+/** Canary levers of one function: on at a percentage, or off (PUT /rollouts/FN/canary). */
+function canaryControls(fn: FunctionPanel) {
+  const action = `/rollouts/${fn.name}/canary`;
+  return html`
+    <div class="controls">
+      <form data-action="${action}" data-method="PUT" data-done="Canary of ${fn.name} updated."
+        data-confirm="Turn the canary of ${fn.name} on?">
+        <input type="hidden" name="enabled" value="true" data-type="boolean">
+        <label for="canary-${fn.name}">Canary %</label>
+        <input id="canary-${fn.name}" name="percentage" type="number" min="0" max="100" step="0.01"
+          required data-testid="fn-${fn.name}-canary-input">
+        <button type="submit" data-testid="fn-${fn.name}-canary-on">Canary on</button>
+      </form>
+      <form data-action="${action}" data-method="PUT" data-done="Canary of ${fn.name} turned off.">
+        <input type="hidden" name="enabled" value="false" data-type="boolean">
+        <button type="submit" data-testid="fn-${fn.name}-canary-off">Canary off</button>
+      </form>
+    </div>
+  `;
+}
+
+/** The batch levers: what holds the batch now, pause / resume, and the throttle. */
+function batchSection(data: DashboardData) {
+  const b = data.batch;
+  return html`
+    <section aria-labelledby="batch-h">
+      <h2 id="batch-h">Batch migration levers</h2>
+      <p>Batch <strong data-testid="batch-hold">${b.hold
+        ? `held (${b.hold})`
+        : "may run"}</strong> ·
+    throttle <span data-testid="batch-throttle">${b.maxUsersPerSecond === null
+      ? "none"
+      : `${b.maxUsersPerSecond} users/s`}</span> · window <span data-testid="batch-window">${b
+        .window
+      ? `${b.window.start}–${b.window.end} UTC`
+      : "any time"}</span></p>
+      <div class="controls">
+    ${b.paused
+      ? html`
+        <form data-action="/batch/resume"
+          data-done="Batch resumed."><button type="submit" data-testid="batch-resume">Resume batch</button></form>
+      `
+      : html`
+        <form data-action="/batch/pause" data-done="Batch paused."
+          data-confirm="Pause the batch migration?"><button type="submit" data-testid="batch-pause">Pause batch</button></form>
+      `}
+    <form data-action="/batch" data-method="PUT" data-done="Batch throttle updated.">
+      <label for="batch-rate">Users per second</label>
+      <input id="batch-rate" name="maxUsersPerSecond" type="number" min="0.01" step="0.01" required data-testid="batch-rate-input">
+      <button type="submit" data-testid="batch-rate-submit">Throttle</button>
+    </form>
+      </div>
+    </section>
+  `;
 }
 
 function listSections(data: DashboardData) {
@@ -414,6 +480,78 @@ ${
   }</section>`;
 }
 
+/** auth_divergences that still need someone: retry (back to reconciliation) or resolve. */
+function divergenceSection(data: DashboardData) {
+  const { counts, unresolved } = data.divergences;
+  const byKind = Object.entries(counts.openByKind).map(([kind, count]) =>
+    html`
+      <span data-testid="divergences-kind-${kind}">${kind} ${count}</span>
+    `
+  );
+  return html`<section aria-labelledby="dv-h"><h2 id="dv-h">Divergences</h2>
+<p>Open <strong data-testid="divergences-open">${counts.open}</strong> · failed <strong
+  data-testid="divergences-failed">${counts.failed}</strong> · resolved <strong
+  data-testid="divergences-resolved">${counts.resolved}</strong>${
+    byKind.length > 0
+      ? html`
+        <span class="muted">(open: ${byKind})</span>
+      `
+      : ""
+  }</p>
+${
+    unresolved.length === 0 ? html`<p class="muted">None need attention.</p>` : html`
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Kind</th>
+            <th scope="col">User</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Act</th>
+          </tr>
+        </thead>
+        <tbody>
+      ${unresolved.map((d) =>
+        html`
+          <tr data-testid="divergence-row">
+            <td>${d.createdAt.slice(0, 19).replace("T", " ")}</td>
+            <td>${d.kind}${d.missingSide
+              ? html`
+                <span class="muted">(${d.missingSide} missing)</span>
+              `
+              : ""}</td>
+            <td><code>${d.userId}</code></td>
+            <td>${d.status}${d.attempts > 0
+              ? html`
+                <span class="muted">×${d.attempts}</span>
+              `
+              : ""}</td>
+            <td>${d.lastError ?? d.reason}</td>
+            <td>
+              <div class="controls">
+                <form data-action="/divergences/${d.id}/retry"
+                  data-done="Divergence ${d
+                    .id} sent back to reconciliation."><button type="submit" data-testid="divergence-${d
+                    .id}-retry">Retry</button></form>
+                <form data-action="/divergences/${d.id}/resolve"
+                  data-done="Divergence ${d.id} resolved."
+                  data-confirm="Mark divergence ${d.id} resolved?">
+                  <label for="dv-note-${d.id}">Note</label>
+                  <input id="dv-note-${d.id}" name="note" required maxlength="500"
+                    data-testid="divergence-${d.id}-note">
+                  <button type="submit" data-testid="divergence-${d.id}-resolve">Resolve</button>
+                </form>
+              </div>
+            </td>
+          </tr>
+        `
+      )}</tbody>
+      </table>
+    `
+  }</section>`;
+}
+
 /** The part that refreshes itself. */
 export function renderLive(data: DashboardData) {
   return html`
@@ -424,6 +562,8 @@ export function renderLive(data: DashboardData) {
         .windowMinutes} min, charts in ${data.bucketMinutes}-min buckets)</span></h2>
     ${data.functions.map(functionSection)}
     </section>
+    ${batchSection(data)}
+    ${divergenceSection(data)}
     ${listSections(data)}
     <p
       class="muted">Figures as of <time datetime="${data.generatedAt

@@ -14,6 +14,7 @@
  * covers both the page and the admin API, and nothing else on the project's domain. Sign-out
  * posts to the same URL so its clearing cookie has the same (default) path.
  */
+import { reportFault } from "../../observability/faults.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { SqlClient } from "../../db/sql-client.ts";
@@ -145,6 +146,7 @@ export function createDashboardRoutes(deps: DashboardRoutesDeps): Hono {
 
   app.onError((error, c) => {
     deps.logger?.error("dashboard failed", { error });
+    reportFault(error, { code: "internal_error", where: "dashboard" });
     return c.json({ error: { code: "internal_error", message: "internal error" } }, 500);
   });
   return app;

@@ -540,39 +540,42 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
     },
   );
 
-  await t.step("rate limiting: 429 per email and per IP, across service instances", async () => {
-    const user = await dualUser();
-    const rateLimits = {
-      email: { maxFailures: 3, windowSeconds: 60 },
-      ip: { maxFailures: 5, windowSeconds: 60 },
-    };
-    const first = stack.service({ mode: "dual_write" }, { rateLimits });
-    const second = stack.service({ mode: "dual_write" }, { rateLimits });
-    const ip = `203.0.113.${Math.floor(Math.random() * 250)}`;
-    // A success before the limit clears the email's count.
-    assert.ok(!(await first.signIn({ email: user.email, password: "bad-1" }, { ip })).ok);
-    assert.ok((await first.signIn({ email: user.email, password: PASSWORD }, { ip })).ok);
-    for (let i = 0; i < 3; i++) {
-      const failed = await (i % 2 ? second : first).signIn({
-        email: user.email,
-        password: `bad-${i}`,
-      }, { ip });
-      assert.equal(!failed.ok && failed.error.code, "invalid_credentials");
-    }
-    const limited = await second.signIn({ email: user.email, password: PASSWORD }, { ip });
-    assert.ok(!limited.ok, "even the right password is refused while blocked");
-    assert.equal(limited.error.code, "rate_limited");
-    assert.equal(limited.error.status, 429);
-    assert.ok((limited.error.retryAfterSeconds ?? 0) > 0);
-    // The IP has 5 failures now (1 + 3 + this one): other emails from it are blocked too.
-    await first.signIn({ email: email("other"), password: "bad" }, { ip });
-    const ipLimited = await first.signIn({ email: email("third"), password: PASSWORD }, { ip });
-    assert.equal(!ipLimited.ok && ipLimited.error.code, "rate_limited");
-    const otherIp = await first.signIn({ email: email("third"), password: "bad" }, {
-      ip: "198.51.100.7",
-    });
-    assert.equal(!otherIp.ok && otherIp.error.code, "invalid_credentials");
-  });
+  await t.step(
+    "rate limiting: 429 per (email, IP) and per IP, across service instances",
+    async () => {
+      const user = await dualUser();
+      const rateLimits = {
+        pair: { freeFailures: 2, baseDelaySeconds: 30, maxDelaySeconds: 60, windowSeconds: 60 },
+        ip: { maxFailures: 5, windowSeconds: 60 },
+      };
+      const first = stack.service({ mode: "dual_write" }, { rateLimits });
+      const second = stack.service({ mode: "dual_write" }, { rateLimits });
+      const ip = `203.0.113.${Math.floor(Math.random() * 250)}`;
+      // A success before the limit clears the email's count.
+      assert.ok(!(await first.signIn({ email: user.email, password: "bad-1" }, { ip })).ok);
+      assert.ok((await first.signIn({ email: user.email, password: PASSWORD }, { ip })).ok);
+      for (let i = 0; i < 3; i++) {
+        const failed = await (i % 2 ? second : first).signIn({
+          email: user.email,
+          password: `bad-${i}`,
+        }, { ip });
+        assert.equal(!failed.ok && failed.error.code, "invalid_credentials");
+      }
+      const limited = await second.signIn({ email: user.email, password: PASSWORD }, { ip });
+      assert.ok(!limited.ok, "even the right password is refused while blocked");
+      assert.equal(limited.error.code, "rate_limited");
+      assert.equal(limited.error.status, 429);
+      assert.ok((limited.error.retryAfterSeconds ?? 0) > 0);
+      // The IP has 5 failures now (1 + 3 + this one): other emails from it are blocked too.
+      await first.signIn({ email: email("other"), password: "bad" }, { ip });
+      const ipLimited = await first.signIn({ email: email("third"), password: PASSWORD }, { ip });
+      assert.equal(!ipLimited.ok && ipLimited.error.code, "rate_limited");
+      const otherIp = await first.signIn({ email: email("third"), password: "bad" }, {
+        ip: "198.51.100.7",
+      });
+      assert.equal(!otherIp.ok && otherIp.error.code, "invalid_credentials");
+    },
+  );
 
   await t.step(
     "canary: whitelisted users get dual write with Better Auth primary, sticky",

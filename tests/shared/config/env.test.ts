@@ -128,3 +128,16 @@ Deno.test("every variable in README's Configuration table is one the schema read
   assert.deepEqual(documented.filter((name) => !known.has(name)), []);
   assert.ok(!documented.includes("BETTER_AUTH_DATABASE_URL"), "refused, so not documented");
 });
+
+Deno.test("OPS_WATCH_THRESHOLDS: JSON overrides of the watch, a bad value stops start-up naming it", () => {
+  assert.doesNotThrow(() =>
+    loadConfig({ OPS_WATCH_THRESHOLDS: '{"p95Ms":800,"windowMinutes":15}' })
+  );
+  for (const bad of ['{"p95Ms":-1}', "[1]", "not json", '{"nope":1}']) {
+    assert.throws(
+      () => loadConfig({ OPS_WATCH_THRESHOLDS: bad }),
+      /OPS_WATCH_THRESHOLDS/,
+      bad,
+    );
+  }
+});

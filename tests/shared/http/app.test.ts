@@ -149,7 +149,7 @@ Deno.test("a thrown error is a generic 500: no stack, no internal text; the log 
   for (const leak of ["hunter2", JWT, "internal/path", "at ", "Error:"]) {
     assert.ok(!text.includes(leak), `response must not contain ${leak}`);
   }
-  const failure = logs.records.find((record) => record.msg === "unhandled error")!;
+  const failure = logs.records.find((record) => record.msg === "request failed")!;
   assert.equal(failure.level, "error");
   assert.equal(failure.request_id, "req-boom-0001");
   const logged = JSON.stringify(failure);

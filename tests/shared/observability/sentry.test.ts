@@ -19,39 +19,23 @@ import {
   recordAuthEvent,
   recordCanaryDecision,
   recordMeasurement,
-  type SentryConfig,
   sentryConfigFromEnv,
   supabaseRuntimeTags,
   tagRequest,
   withSentryRequest,
 } from "../../../shared/observability/sentry.ts";
+import {
+  capturingTransport,
+  closedPortDsn,
+  eventsOf as eventsOfEnvelopes,
+  itemsOf,
+  type Transport,
+} from "../../helpers/sentry-capture.ts";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLXNpZw";
 const SERVICE_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 const EMAIL = "alice.liddell@example.com";
 const PASSWORD = "hunter2-Correct-Horse";
-
-function closedPortDsn(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return `http://public@127.0.0.1:${port}/1`;
-}
-
-type Transport = NonNullable<SentryConfig["transport"]>;
-
-/** Records every envelope body the SDK hands to the transport. */
-function capturingTransport(): { transport: Transport; envelopes: string[] } {
-  const envelopes: string[] = [];
-  const transport: Transport = (options) =>
-    Sentry.createTransport(options, (request) => {
-      envelopes.push(
-        typeof request.body === "string" ? request.body : new TextDecoder().decode(request.body),
-      );
-      return Promise.resolve({ statusCode: 200 });
-    });
-  return { transport, envelopes };
-}
 
 interface CapturedEvent {
   event_id: string;
@@ -63,22 +47,8 @@ interface CapturedEvent {
   contexts?: Record<string, Record<string, unknown>>;
 }
 
-/** Envelope = header line, then (item header, payload) line pairs. */
-function itemsOf(envelopes: string[]): { type: string; payload: unknown }[] {
-  const items: { type: string; payload: unknown }[] = [];
-  for (const envelope of envelopes) {
-    const lines = envelope.split("\n").filter((line) => line.length > 0);
-    for (let i = 1; i + 1 < lines.length; i += 2) {
-      items.push({ type: JSON.parse(lines[i]!).type, payload: JSON.parse(lines[i + 1]!) });
-    }
-  }
-  return items;
-}
-
 function eventsOf(envelopes: string[]): CapturedEvent[] {
-  return itemsOf(envelopes).filter((item) => item.type === "event").map((item) =>
-    item.payload as CapturedEvent
-  );
+  return eventsOfEnvelopes<CapturedEvent>(envelopes);
 }
 
 function loginApp() {
@@ -320,5 +290,36 @@ Deno.test("with the real fetch transport, a dead Sentry endpoint neither throws 
     assert.equal(typeof (await flushSentry(1000)), "boolean");
   } finally {
     await closeSentry(1000);
+  }
+});
+
+Deno.test("SENTRY_TRACES_SAMPLE_RATE > 0: each request is an http.server transaction continuing the caller's trace", async () => {
+  const { transport, envelopes } = capturingTransport();
+  const handle = initSentry({ dsn: closedPortDsn(), transport, tracesSampleRate: 1 });
+  try {
+    const app = loginApp();
+    const traceId = "0123456789abcdef0123456789abcdef";
+    const response = await app.fetch(
+      new Request("http://edge.test/login/health", {
+        headers: { "sentry-trace": `${traceId}-0123456789abcdef-1` },
+      }),
+    );
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    const transactions = itemsOf(envelopes).filter((item) => item.type === "transaction")
+      .map((item) =>
+        item.payload as {
+          transaction: string;
+          contexts: { trace: { op: string; trace_id: string; data?: Record<string, unknown> } };
+        }
+      );
+    assert.equal(transactions.length, 1, "one transaction, sent before the response");
+    const [transaction] = transactions;
+    assert.equal(transaction!.transaction, "GET /login/health");
+    assert.equal(transaction!.contexts.trace.op, "http.server");
+    assert.equal(transaction!.contexts.trace.trace_id, traceId);
+    assert.equal(transaction!.contexts.trace.data?.["http.response.status_code"], 200);
+  } finally {
+    await handle.release();
   }
 });

@@ -128,6 +128,12 @@ for (const provider of sqlProviders()) {
 
       await t.step("a failing abstracted path aborts to 0 % after N failed checks", async () => {
         scenario();
+        // A canary cohort on the new path: the abort takes it off too.
+        const canary = await controller.setCanary("coordinator", {
+          enabled: true,
+          percentage: 5,
+        }, OPERATOR);
+        assert.ok(canary.ok, JSON.stringify(canary));
         const started = await controller.start("coordinator", {
           steps: [10, 50, 100],
           holdSeconds: 60,
@@ -152,6 +158,10 @@ for (const provider of sqlProviders()) {
         }
         assert.deepEqual(actions, ["failed_check", "failed_check", "aborted"]);
         assert.equal(await flagPercentage(db, "coordinator"), 0);
+        const { rows: canaryRows } = await db.query<{ canary_enabled: boolean }>(
+          "SELECT canary_enabled FROM runtime_flags WHERE function_name = 'coordinator'",
+        );
+        assert.equal(canaryRows[0]!.canary_enabled, false, "the canary cohort is off the new path");
         const state = await controller.get("coordinator");
         assert.ok(state.ok);
         assert.equal(state.value.rollout!.status, "aborted");

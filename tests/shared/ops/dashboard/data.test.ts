@@ -23,14 +23,27 @@ for (const provider of sqlProviders()) {
           total: 12,
           supabaseMigrated: 12,
           betterAuthMigrated: 7,
-          fullyMigrated: 5,
-          completionRate: Math.round((5 / 12) * 10_000),
+          // In both systems under the same id, whichever path put them there.
+          fullyMigrated: 7,
+          validated: 5,
+          completionRate: Math.round((7 / 12) * 10_000),
           supabaseAuthUsers: 12,
           betterAuthUsers: 7,
           migratedUsers: 7,
           migratedVia: { batch: 4, lazy: 3 },
         },
       );
+      assert.deepEqual(data.divergences.counts, {
+        open: 2,
+        failed: 1,
+        resolved: 0,
+        openByKind: { data_mismatch: 1, missing_user: 1 },
+      });
+      assert.deepEqual(data.divergences.unresolved.map((d) => d.kind), [
+        "id_conflict",
+        "missing_user",
+        "data_mismatch",
+      ]);
       assert.deepEqual(
         data.functions.map((f) => f.name),
         ["coordinator", "login", "migrate-batch", "signup"],

@@ -76,6 +76,17 @@ export async function seedDashboard(db: SqlClient, now: Date): Promise<void> {
   // Outside the 60-minute window: not shown.
   await simulateTraffic(db, "login", { path: "abstracted", count: 100, at: ago(120), status: 500 });
 
+  // Divergences: two open (one a data mismatch that needs a human), one parked as failed.
+  await db.query(
+    `INSERT INTO auth_divergences (user_id, email, kind, missing_side, operation, reason, status,
+                                   attempts, last_error)
+     VALUES ('00000000-0000-4000-8000-000000000008', 'user8@example.com', 'data_mismatch', NULL,
+             'validation', 'user_metadata.name differs', 'open', 0, NULL),
+            ('00000000-0000-4000-8000-000000000009', 'user9@example.com', 'missing_user',
+             'better_auth', 'signup', 'better_auth timed out', 'open', 1, NULL),
+            ('00000000-0000-4000-8000-000000000010', 'user10@example.com', 'id_conflict', NULL,
+             'reconciliation', 'two ids for one e-mail', 'failed', 5, 'still conflicting')`,
+  );
   await db.query(
     `INSERT INTO runtime_flags (function_name, rollout_percentage, canary_enabled,
        canary_selection, canary_email_domains)

@@ -167,14 +167,24 @@ for (const provider of sqlProviders()) {
         assert.equal(num(await text(page, "progress-total")), 12);
         assert.equal(
           num(await text(page, "progress-total")),
-          await scalar(db, "SELECT count(*) AS n FROM user_migration_status"),
+          await scalar(db, "SELECT count(*) AS n FROM auth.users"),
         );
         assert.equal(num(await text(page, "progress-better-auth")), 7);
-        assert.equal(num(await text(page, "progress-fully")), 5);
+        // Migrated by any path: in both user tables under the same id.
+        assert.equal(
+          num(await text(page, "progress-fully")),
+          await scalar(
+            db,
+            `SELECT count(*) AS n FROM auth.users u JOIN "user" b ON b.id = u.id`,
+          ),
+        );
+        assert.equal(num(await text(page, "progress-validated")), 5);
         assert.equal(
           num(await text(page, "progress-completion")),
-          Number((5 / 12 * 100).toFixed(1)),
+          Number((7 / 12 * 100).toFixed(1)),
         );
+        assert.equal(num(await text(page, "progress-divergences-open")), 2);
+        assert.equal(await page.getByTestId("divergence-row").count(), 3);
         assert.equal(
           num(await text(page, "progress-auth-users")),
           await scalar(db, "SELECT count(*) AS n FROM auth.users"),
@@ -245,6 +255,61 @@ for (const provider of sqlProviders()) {
         }).click();
         await page.getByRole("status").filter({ hasText: "Planned rollback of login" }).waitFor();
         assert.equal(await flagPercentage(db, "login"), 75);
+
+        // A divergence resolved from its panel, with a note; the counts follow.
+        const mismatchId = await scalar(
+          db,
+          "SELECT id AS n FROM auth_divergences WHERE kind = 'data_mismatch'",
+        );
+        await page.getByTestId(`divergence-${mismatchId}-note`).fill("names fixed by hand");
+        await page.getByTestId(`divergence-${mismatchId}-resolve`).click();
+        await page.getByRole("status").filter({ hasText: `Divergence ${mismatchId} resolved` })
+          .waitFor();
+        assert.equal(
+          await scalar(
+            db,
+            `SELECT count(*) AS n FROM auth_divergences
+              WHERE id = ${mismatchId} AND status = 'resolved'
+                AND details->'resolution'->>'note' = 'names fixed by hand'`,
+          ),
+          1,
+        );
+        await waitForText(page, "divergences-resolved", "1");
+
+        // Canary levers from the function's panel.
+        await page.getByTestId("fn-signup-canary-input").fill("10");
+        await page.getByTestId("fn-signup-canary-on").click();
+        await page.getByRole("status").filter({ hasText: "Canary of signup updated" }).waitFor();
+        const canaryRow = await db.query<{ enabled: boolean; pct: number }>(
+          `SELECT canary_enabled AS enabled, canary_percentage AS pct FROM runtime_flags
+            WHERE function_name = 'signup'`,
+        );
+        assert.deepEqual(
+          { enabled: canaryRow.rows[0]!.enabled, pct: Number(canaryRow.rows[0]!.pct) },
+          { enabled: true, pct: 10 },
+        );
+        await page.getByTestId("fn-signup-canary-off").click();
+        await page.getByRole("status").filter({ hasText: "Canary of signup turned off" })
+          .waitFor();
+        assert.equal(
+          await scalar(
+            db,
+            `SELECT count(*) AS n FROM runtime_flags
+              WHERE function_name = 'signup' AND canary_enabled = false`,
+          ),
+          1,
+        );
+
+        // Batch levers: pause from the page, then a throttle.
+        assert.equal(await text(page, "batch-hold"), "may run");
+        await page.getByTestId("batch-pause").click();
+        await page.getByRole("status").filter({ hasText: "Batch paused" }).waitFor();
+        await waitForText(page, "batch-hold", "held (paused)");
+        assert.equal(await scalar(db, "SELECT count(*) AS n FROM batch_controls WHERE paused"), 1);
+        await page.getByTestId("batch-rate-input").fill("250");
+        await page.getByTestId("batch-rate-submit").click();
+        await page.getByRole("status").filter({ hasText: "Batch throttle updated" }).waitFor();
+        await waitForText(page, "batch-throttle", "250 users/s");
 
         // Emergency rollback: the typed confirmation is required by the server too.
         await page.getByLabel("Reason").fill("browser drill");
