@@ -15,7 +15,7 @@ import { type CompletionState, SyncCompletion } from "./completion.ts";
 import { type Direction, type DrainOptions, type DrainReport, OutboxDrain } from "./outbox.ts";
 import { recaptureFailures, resync } from "./recapture.ts";
 import { ToBetterAuthApplier, type ToBetterAuthOptions } from "./to-better-auth.ts";
-import { ToSupabaseApplier } from "./to-supabase.ts";
+import { ToSupabaseApplier, type ToSupabaseOptions } from "./to-supabase.ts";
 
 export interface IdentitySyncSettings {
   /** The database holding auth.users, Better Auth's tables and the outbox. */
@@ -24,6 +24,7 @@ export interface IdentitySyncSettings {
   readonly supabaseAdmin?: SupabaseClient;
   readonly completion?: SyncCompletion;
   readonly toBetterAuth?: ToBetterAuthOptions;
+  readonly toSupabase?: ToSupabaseOptions;
   readonly drain?: Omit<DrainOptions, "budgetMs" | "signal">;
 }
 
@@ -75,7 +76,7 @@ export class IdentitySync {
     this.#drain = new OutboxDrain(settings.db);
     this.#toBetterAuth = new ToBetterAuthApplier(settings.db, settings.toBetterAuth);
     this.#toSupabase = settings.supabaseAdmin
-      ? new ToSupabaseApplier(settings.db, settings.supabaseAdmin)
+      ? new ToSupabaseApplier(settings.db, settings.supabaseAdmin, settings.toSupabase)
       : null;
   }
 

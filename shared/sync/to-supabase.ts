@@ -84,10 +84,28 @@ class GoTrueError extends Error {
   override readonly name = "GoTrueError";
 }
 
+export interface ToSupabaseOptions {
+  /**
+   * Create Supabase copies of unverified Better Auth users as confirmed (default true). Better
+   * Auth here lets an unverified user sign in (requireEmailVerification: false, better-auth.ts)
+   * while GoTrue refuses an unconfirmed email ("email_not_confirmed"): without this, a user who
+   * signed up on the Better Auth side could not log in after a rollback. Set false when Better
+   * Auth requires verification.
+   */
+  readonly confirmUnverified?: boolean;
+}
+
 export class ToSupabaseApplier implements DirectionApplier {
   readonly direction = "to_supabase" as const;
+  readonly #confirmUnverified: boolean;
 
-  constructor(private readonly db: SqlClient, private readonly admin: SupabaseClient) {}
+  constructor(
+    private readonly db: SqlClient,
+    private readonly admin: SupabaseClient,
+    options: ToSupabaseOptions = {},
+  ) {
+    this.#confirmUnverified = options.confirmUnverified ?? true;
+  }
 
   async applyUser(userId: string, rows: readonly OutboxRow[]): Promise<"settled"> {
     const ba = await this.#betterAuth(userId);
@@ -127,7 +145,7 @@ export class ToSupabaseApplier implements DirectionApplier {
       this.admin.auth.admin.createUser({
         id: userId,
         email: ba.email,
-        email_confirm: ba.emailVerified,
+        email_confirm: ba.emailVerified || this.#confirmUnverified,
         user_metadata: metadataFor(ba),
         ...(ba.password ? { password_hash: ba.password } : {}),
         ...(ban ? { ban_duration: ban } : {}),
@@ -145,7 +163,7 @@ export class ToSupabaseApplier implements DirectionApplier {
     const attributes: Record<string, unknown> = {};
     if (touches("email") && (sb.email ?? "").toLowerCase() !== ba.email) {
       attributes.email = ba.email;
-      if (ba.emailVerified) attributes.email_confirm = true;
+      if (ba.emailVerified || this.#confirmUnverified) attributes.email_confirm = true;
     }
     // GoTrue has no "unconfirm"; a confirmation made in Better Auth is copied.
     if (touches("emailVerified") && ba.emailVerified && sb.email_confirmed_at === null) {
