@@ -11,6 +11,7 @@ import { DatabaseServiceToken } from "../db/tokens.ts";
 import { registerMigrator } from "../migrator/register.ts";
 import { registerObservability } from "../observability/register.ts";
 import { registerOps } from "../ops/register.ts";
+import { registerSync } from "../sync/register.ts";
 import { Container } from "./container.ts";
 import { ConfigToken, SqlToken, SupabaseAdminToken } from "./tokens.ts";
 
@@ -81,5 +82,6 @@ export function createAppContainer(
     options: { batchSize: env.MIGRATION_BATCH_SIZE, budgetMs: env.MIGRATION_BATCH_BUDGET_MS },
   });
   registerOps(container);
+  registerSync(container);
   return container;
 }

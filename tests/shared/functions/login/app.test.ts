@@ -132,9 +132,22 @@ Deno.test("login over HTTP: a legacy bcrypt user migrates lazily in dual_write, 
     const baOnly = await startAuthServer({ MIGRATION_MODE: "better_auth_only" }, { dataDir });
     try {
       await t.step(
-        "better_auth_only: the lazily migrated user logs in; bcrypt becomes scrypt",
+        "better_auth_only, migration declared complete: the lazily migrated user logs in; bcrypt becomes scrypt",
         async () => {
           await setRollout(baOnly, 100);
+          // Until completion the bcrypt hash is kept (Supabase must stay able to take it back).
+          const declared = await fetch(
+            `${baOnly.url}/functions/v1/migrate-batch/admin/sync/complete`,
+            {
+              method: "POST",
+              headers: {
+                Authorization: `Bearer ${baOnly.server.keys.serviceRoleKey}`,
+                "Content-Type": "application/json",
+              },
+              body: JSON.stringify({ confirm: true }),
+            },
+          );
+          assert.equal(declared.status, 200, await declared.text());
           const { result, headers } = await invokeLogin(baOnly, DEMO.email, DEMO.password);
           assertMigrationHeaders(headers, "abstracted");
           assert.equal(result.user.id, demoId);

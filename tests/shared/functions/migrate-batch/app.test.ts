@@ -213,6 +213,19 @@ for (const path of ["abstracted", "original"] as const) {
             "the batch carried the bcrypt hash over unchanged",
           );
 
+          // The re-hash waits for the migration to be declared complete (shared/sync/).
+          const declared = await fetch(
+            `${auth.url}/functions/v1/migrate-batch/admin/sync/complete`,
+            {
+              method: "POST",
+              headers: {
+                Authorization: `Bearer ${auth.server.keys.serviceRoleKey}`,
+                "Content-Type": "application/json",
+              },
+              body: JSON.stringify({ confirm: true }),
+            },
+          );
+          assert.equal(declared.status, 200, await declared.text());
           const login = await callFunction(auth, "login", {
             email: user.email,
             password: demoPasswordFor(number),
