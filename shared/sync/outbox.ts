@@ -32,12 +32,33 @@ export interface OutboxRow {
   readonly deferredAt: Date | null;
 }
 
-/** What a direction does with one user's pending rows (all of them, oldest first). */
+/** One user's pending rows (oldest first) that may be applied now. */
+export interface UserWork {
+  readonly userId: string;
+  readonly rows: readonly OutboxRow[];
+}
+
+/** Settled (rows marked), deferred (left pending on purpose), or failed (left pending). */
+export type UserResult = "settled" | "deferred" | { readonly error: unknown };
+
+/** What a direction does with a batch of leased users. */
 export interface DirectionApplier {
   readonly direction: Direction;
-  /** Called once per batch of users before their rows are applied (bulk look-ups). */
-  prepare?(userIds: readonly string[]): Promise<void>;
-  applyUser(userId: string, rows: readonly OutboxRow[]): Promise<"settled" | "deferred">;
+  applyUsers(work: readonly UserWork[]): Promise<Map<string, UserResult>>;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+export async function withConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(Math.max(1, limit), queue.length) }, async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await fn(next);
+    }),
+  );
 }
 
 export interface DrainOptions {
@@ -165,35 +186,31 @@ export class OutboxDrain {
       try {
         const rows = await this.#pendingRows(applier.direction, leased);
         const otherHeads = await this.#otherHeads(applier.direction, leased);
-        await applier.prepare?.(leased);
+        const work: UserWork[] = [];
         for (const userId of leased) {
           const head = otherHeads.get(userId);
           const all = rows.get(userId) ?? [];
           const mine = head === undefined ? all : all.filter((row) => row.id < head);
           counts.users += 1;
           if (all.length === 0) continue;
-          if (mine.length === 0) {
-            counts.waiting += 1;
-            continue;
-          }
-          if (mine[0]!.attempts >= maxAttempts) {
-            counts.failed += 1;
-            continue;
-          }
-          try {
-            const result = await applier.applyUser(userId, mine);
-            if (result === "settled") {
-              counts.settled += 1;
-              counts.rows += mine.length;
-            } else {
-              counts.deferred += 1;
-            }
-          } catch (error) {
+          if (mine.length === 0) counts.waiting += 1;
+          else if (mine[0]!.attempts >= maxAttempts) counts.failed += 1;
+          else work.push({ userId, rows: mine });
+        }
+        const results = work.length > 0 ? await applier.applyUsers(work) : new Map();
+        for (const { userId, rows: mine } of work) {
+          const result: UserResult = results.get(userId) ?? { error: "no result" };
+          if (result === "settled") {
+            counts.settled += 1;
+            counts.rows += mine.length;
+          } else if (result === "deferred") {
+            counts.deferred += 1;
+          } else {
             counts.failed += 1;
             await this.db.query(
               `UPDATE identity_change_outbox SET attempts = attempts + 1, last_error = $2
                 WHERE id = $1`,
-              [mine[0]!.id, errorText(error)],
+              [mine[0]!.id, errorText(result.error)],
             );
           }
         }

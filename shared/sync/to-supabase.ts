@@ -26,7 +26,15 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { hashKind } from "../auth/passwords.ts";
 import type { SqlClient } from "../db/sql-client.ts";
-import { type DirectionApplier, type OutboxRow, type Outcome, settleRows } from "./outbox.ts";
+import {
+  type DirectionApplier,
+  type OutboxRow,
+  type Outcome,
+  settleRows,
+  type UserResult,
+  type UserWork,
+  withConcurrency,
+} from "./outbox.ts";
 import { SYNC_ORIGIN_SETTING } from "./to-better-auth.ts";
 
 type Json = Record<string, unknown>;
@@ -107,7 +115,20 @@ export class ToSupabaseApplier implements DirectionApplier {
     this.#confirmUnverified = options.confirmUnverified ?? true;
   }
 
-  async applyUser(userId: string, rows: readonly OutboxRow[]): Promise<"settled"> {
+  /** Users in parallel (GoTrue round trips dominate), at most 4 at a time. */
+  async applyUsers(work: readonly UserWork[]): Promise<Map<string, UserResult>> {
+    const results = new Map<string, UserResult>();
+    await withConcurrency(work, 4, async ({ userId, rows }) => {
+      try {
+        results.set(userId, await this.#applyUser(userId, rows));
+      } catch (error) {
+        results.set(userId, { error });
+      }
+    });
+    return results;
+  }
+
+  async #applyUser(userId: string, rows: readonly OutboxRow[]): Promise<"settled"> {
     const ba = await this.#betterAuth(userId);
     const sb = await this.#supabase(userId);
     const echoFloor = await this.#lastOutboxId();
