@@ -19,11 +19,9 @@ import { createBetterAuth } from "../shared/auth/better-auth.ts";
 import { BetterAuthService } from "../shared/auth/better-auth-service.ts";
 import { DEFAULT_PASSWORD_POLICY } from "../shared/auth/password-policy.ts";
 import { hashBcrypt } from "../shared/auth/passwords.ts";
-import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
 import { IdentitySync } from "../shared/sync/service.ts";
-import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.ts";
-import { AUTH_SCHEMA_URL } from "../local/standin/database.ts";
+import { scratchDatabase } from "./scratch-db.ts";
 
 const USERS = 2_000;
 const CHANGES_PER_SECOND = 100;
@@ -33,28 +31,6 @@ const STREAM_SECONDS = 40;
 const BACKLOG = 5_000;
 const PASSWORD = "bench-password-1";
 const fmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
-
-async function scratchDatabase(adminUrl: string) {
-  const name = `em_bench_sync_${Deno.pid}`;
-  const admin = openPostgres({ url: adminUrl, max: 1 });
-  await admin.exec(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.exec(`CREATE DATABASE ${name}`);
-  await admin.close();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = openPostgres({ url: url.toString(), max: 8 });
-  await db.exec(await Deno.readTextFile(AUTH_SCHEMA_URL));
-  await runMigrations(db, await loadMigrationFiles());
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      const dropper = openPostgres({ url: adminUrl, max: 1 });
-      await dropper.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.close();
-    },
-  };
-}
 
 /** USERS Supabase users, already copied to Better Auth (as the batch leaves them). */
 async function seed(db: SqlClient, hash: string): Promise<string[]> {
@@ -233,7 +209,7 @@ export async function run(): Promise<void> {
     console.log("TEST_DATABASE_URL is not set: the sync benchmark needs PostgreSQL 15");
     return;
   }
-  const scratch = await scratchDatabase(adminUrl);
+  const scratch = await scratchDatabase(adminUrl, "sync", 8);
   try {
     const hash = await hashBcrypt(PASSWORD);
     const hashes = [hash, await hashBcrypt("bench-password-2")];

@@ -17,6 +17,7 @@ import {
   type AuthSuccess,
   callCoordinator,
   callFunction,
+  declareMigrationComplete,
   DEMO,
   errorPaths,
   GOOD_PASSWORD,
@@ -136,18 +137,7 @@ Deno.test("login over HTTP: a legacy bcrypt user migrates lazily in dual_write, 
         async () => {
           await setRollout(baOnly, 100);
           // Until completion the bcrypt hash is kept (Supabase must stay able to take it back).
-          const declared = await fetch(
-            `${baOnly.url}/functions/v1/migrate-batch/admin/sync/complete`,
-            {
-              method: "POST",
-              headers: {
-                Authorization: `Bearer ${baOnly.server.keys.serviceRoleKey}`,
-                "Content-Type": "application/json",
-              },
-              body: JSON.stringify({ confirm: true }),
-            },
-          );
-          assert.equal(declared.status, 200, await declared.text());
+          await declareMigrationComplete(baOnly);
           const { result, headers } = await invokeLogin(baOnly, DEMO.email, DEMO.password);
           assertMigrationHeaders(headers, "abstracted");
           assert.equal(result.user.id, demoId);

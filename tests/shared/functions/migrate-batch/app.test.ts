@@ -14,6 +14,7 @@ import {
   assertMigrationHeaders,
   type AuthServer,
   callFunction,
+  declareMigrationComplete,
   GOOD_PASSWORD,
   uniqueEmail,
 } from "../auth-e2e-helpers.ts";
@@ -214,18 +215,7 @@ for (const path of ["abstracted", "original"] as const) {
           );
 
           // The re-hash waits for the migration to be declared complete (shared/sync/).
-          const declared = await fetch(
-            `${auth.url}/functions/v1/migrate-batch/admin/sync/complete`,
-            {
-              method: "POST",
-              headers: {
-                Authorization: `Bearer ${auth.server.keys.serviceRoleKey}`,
-                "Content-Type": "application/json",
-              },
-              body: JSON.stringify({ confirm: true }),
-            },
-          );
-          assert.equal(declared.status, 200, await declared.text());
+          await declareMigrationComplete(auth);
           const login = await callFunction(auth, "login", {
             email: user.email,
             password: demoPasswordFor(number),
