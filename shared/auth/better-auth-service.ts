@@ -208,6 +208,10 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
     } catch (error) {
       if (isAPIError(error) && error.statusCode === 401) return err(invalidCredentials(error));
+      // 403: the admin plugin refuses a banned user (BANNED_USER), or an unverified email when
+      // verification is required. An answer about the user, not an outage: definitive, and the
+      // same body as a wrong password (no enumeration), as GoTrue's email_not_confirmed is.
+      if (isAPIError(error) && error.statusCode === 403) return err(invalidCredentials(error));
       if (
         isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "INVALID_EMAIL"
       ) {

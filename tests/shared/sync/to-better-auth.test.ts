@@ -126,7 +126,9 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           assert.equal(copy!.banned, true);
           assert.ok(copy!.banExpires && new Date(copy!.banExpires).getTime() > Date.now());
           assert.equal(copy!.sessions, 0, "sessions revoked");
-          assert.ok(!(await signsInToBetterAuth(stack, address, PASSWORD)), "banned: refused");
+          const refused = await stack.betterAuth.signIn({ email: address, password: PASSWORD });
+          assert.ok(!refused.ok, "banned: refused");
+          assert.equal(refused.error.code, "invalid_credentials", "a definitive refusal");
           await stack.admin.auth.admin.updateUserById(id, { ban_duration: "none" });
           await stack.identitySync.apply();
           copy = await betterAuthRow(stack.db, id);
