@@ -24,12 +24,12 @@ import { BatchMigrationEngine } from "../shared/batch/engine.ts";
 import { runOriginal } from "../shared/batch/original.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../shared/batch/rules.ts";
 import { SupabaseAuthSource } from "../shared/batch/supabase-source.ts";
-import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
 import { createAuthApi } from "../local/standin/auth/app.ts";
-import { AUTH_SCHEMA_URL, openStandinDatabase } from "../local/standin/database.ts";
+import { openStandinDatabase } from "../local/standin/database.ts";
 import { createStandinKeys } from "../local/standin/keys.ts";
+import { scratchDatabase } from "./scratch-db.ts";
 
 const USERS = 20_000;
 const BATCH = 5_000;
@@ -235,35 +235,12 @@ function printTable(rows: Row[], cpu: Record<string, number>): void {
   }
 }
 
-async function postgresDatabase(adminUrl: string) {
-  const name = `em_bench_batch_${Deno.pid}`;
-  const admin = openPostgres({ url: adminUrl, max: 1 });
-  await admin.exec(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.exec(`CREATE DATABASE ${name}`);
-  await admin.close();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = openPostgres({ url: url.toString(), max: 4 });
-  await db.exec(await Deno.readTextFile(AUTH_SCHEMA_URL));
-  await runMigrations(db, await loadMigrationFiles());
-  return {
-    db,
-    url: url.toString(),
-    drop: async () => {
-      await db.close();
-      const dropper = openPostgres({ url: adminUrl, max: 1 });
-      await dropper.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.close();
-    },
-  };
-}
-
 export async function run(): Promise<void> {
   const rows: Row[] = [];
   const cpu: Record<string, number> = {};
   const pgUrl = Deno.env.get("TEST_DATABASE_URL");
   if (pgUrl) {
-    const pg = await postgresDatabase(pgUrl);
+    const pg = await scratchDatabase(pgUrl, "batch");
     try {
       await seed(pg.db);
       const measured = await measure(

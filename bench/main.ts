@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
   batch: async () => (await import("./batch.ts")).run(),
   devserver: async () => (await import("./devserver.ts")).run(),
   runtime: async () => (await import("./runtime.ts")).run(),
+  sync: async () => (await import("./sync.ts")).run(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

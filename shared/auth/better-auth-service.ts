@@ -4,6 +4,11 @@
  *
  * Sessions become bearer tokens as described in access-tokens.ts: the Better Auth session token
  * is the refresh token, and an HS256 JWT with Supabase's claims is the access token.
+ *
+ * Until the migration is declared complete (shared/sync/completion.ts) passwords set here are
+ * hashed with bcrypt and a verified bcrypt hash is NOT re-hashed to scrypt: the Better Auth →
+ * Supabase change stream copies the hash to Supabase Auth, which imports bcrypt but not scrypt,
+ * so a rollback keeps every password. After completion both switch to scrypt.
  */
 import { BackgroundTasks } from "../migrator/background.ts";
 import { isAPIError } from "better-auth/api";
@@ -26,7 +31,8 @@ import {
 } from "./errors.ts";
 import { type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
 import { checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
-import { hashKind, hashPassword } from "./passwords.ts";
+import { hashKind, hashPassword, type NewPasswordFormat } from "./passwords.ts";
+import { type CompletionSource, SyncCompletion } from "../sync/completion.ts";
 import type {
   AuthCallOptions,
   AuthOutcome,
@@ -57,6 +63,8 @@ export interface BetterAuthServiceSettings {
    * Default: the service's own.
    */
   readonly background?: BackgroundTasks;
+  /** Whether the migration is declared complete. Default: identity_sync_state in `db`. */
+  readonly completion?: CompletionSource;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -102,10 +110,17 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   readonly system = "better_auth" as const;
   readonly #events: AuthEventSink;
   readonly #tasks: BackgroundTasks;
+  readonly #completion: CompletionSource;
 
   constructor(private readonly settings: BetterAuthServiceSettings) {
     this.#events = settings.events ?? noopAuthEventSink;
     this.#tasks = settings.background ?? new BackgroundTasks();
+    this.#completion = settings.completion ?? new SyncCompletion(settings.db);
+  }
+
+  /** bcrypt until the migration is declared complete (an unreadable state counts as not). */
+  async #newPasswordFormat(): Promise<NewPasswordFormat> {
+    return await this.#completion.isComplete() ? "scrypt" : "bcrypt";
   }
 
   async signUp(
@@ -122,7 +137,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     }
     try {
       const { value, scope } = await inCallScope(
-        { userId: input.id?.toLowerCase() },
+        { userId: input.id?.toLowerCase(), newPasswordFormat: await this.#newPasswordFormat() },
         () =>
           this.settings.auth.api.signUpEmail({
             body: {
@@ -186,13 +201,17 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
           body: { email: input.email, password: input.password, rememberMe: true },
         }));
       const user = storedUser({ ...(value.user as unknown as UserRow), password: null });
-      if (scope.verifiedLegacyHash) {
+      if (scope.verifiedLegacyHash && await this.#newPasswordFormat() === "scrypt") {
         this.#tasks.track(this.#upgradeHash(user.id, input.password, scope.verifiedLegacyHash));
       }
       if (!scope.session) return err(authUnavailable("Better Auth created no session"));
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
     } catch (error) {
       if (isAPIError(error) && error.statusCode === 401) return err(invalidCredentials(error));
+      // 403: the admin plugin refuses a banned user (BANNED_USER), or an unverified email when
+      // verification is required. An answer about the user, not an outage: definitive, and the
+      // same body as a wrong password (no enumeration), as GoTrue's email_not_confirmed is.
+      if (isAPIError(error) && error.statusCode === 403) return err(invalidCredentials(error));
       if (
         isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "INVALID_EMAIL"
       ) {
@@ -209,7 +228,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
 
   /**
    * Re-hashes a verified bcrypt password to native scrypt, after the response (the login does
-   * not wait for it). Compare-and-set on the old hash, so a
+   * not wait for it); only once the migration is declared complete. Compare-and-set on the old hash, so a
    * password changed meanwhile is never overwritten. A failure only delays the upgrade to the
    * next login; it never fails this one.
    */
@@ -217,7 +236,11 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     const started = performance.now();
     let success = false;
     try {
-      success = await this.replacePasswordHash(userId, await hashPassword(password), oldHash);
+      success = await this.replacePasswordHash(
+        userId,
+        await hashPassword(password, "scrypt"),
+        oldHash,
+      );
     } catch {
       success = false;
     }

@@ -7,7 +7,8 @@
  *   database and only keeps an id passed to it when it matches a v1–v5 UUID pattern; with a
  *   function it keeps whatever id the caller set. So a user created here for an existing
  *   Supabase user keeps the Supabase id (tests/shared/auth/better-auth.test.ts checks it).
- * - Passwords: verify accepts Supabase's bcrypt and Better Auth's scrypt; new hashes are scrypt.
+ * - Passwords: verify accepts Supabase's bcrypt and Better Auth's scrypt; new hashes are bcrypt
+ *   until the migration is declared complete, then scrypt (passwords.ts, call scope).
  *   A successful bcrypt verification is noted in the call scope so the caller can re-hash.
  * - The call scope (AsyncLocalStorage) carries what one server-API call needs to tell the hooks
  *   (the id to create the user under) and to learn from them (the session created, the legacy
@@ -20,7 +21,7 @@ import { redactSecrets, redactString } from "../observability/redact.ts";
 import { kyselyFor } from "./better-auth-database.ts";
 import { betterAuthPlugins, type BetterAuthPluginSetup } from "./better-auth-plugins.ts";
 import type { PasswordPolicy } from "./password-policy.ts";
-import { hashPassword, isLegacyHash, verifyPassword } from "./passwords.ts";
+import { hashPassword, isLegacyHash, type NewPasswordFormat, verifyPassword } from "./passwords.ts";
 
 export interface CapturedSession {
   readonly id: string;
@@ -37,6 +38,11 @@ export interface BetterAuthCallScope {
   session?: CapturedSession;
   /** Set when a bcrypt hash verified in this call: the caller re-hashes it to scrypt. */
   verifiedLegacyHash?: string;
+  /**
+   * How a password set in this call is hashed (passwords.ts). Unset: bcrypt, which Supabase can
+   * import, so a caller that does not know whether the migration is complete loses nothing.
+   */
+  newPasswordFormat?: NewPasswordFormat;
 }
 
 const callScope = new AsyncLocalStorage<BetterAuthCallScope>();
@@ -118,7 +124,7 @@ export function createBetterAuth(setup: BetterAuthSetup) {
       minPasswordLength: setup.passwordPolicy.minLength,
       maxPasswordLength: setup.passwordPolicy.maxBytes,
       password: {
-        hash: hashPassword,
+        hash: (password) => hashPassword(password, callScope.getStore()?.newPasswordFormat),
         verify: async ({ hash, password }) => {
           const valid = await verifyPassword(hash, password);
           const scope = callScope.getStore();

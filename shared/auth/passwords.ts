@@ -1,8 +1,11 @@
 /**
  * Password hashes that survive the move: Supabase Auth stores bcrypt (`$2a$` from Go; `$2b$` /
  * `$2y$` from imports), Better Auth stores its native scrypt (`<32 hex salt>:<128 hex key>`).
- * Verification accepts both; every NEW hash is native scrypt, made by Better Auth's own exported
- * functions so Better Auth can verify it without us.
+ * Verification accepts both. A NEW hash is bcrypt until the migration is declared complete
+ * (shared/sync/completion.ts): GoTrue's admin API imports bcrypt (`password_hash`) but not
+ * scrypt, so a password set on the Better Auth side survives a rollback to Supabase. After
+ * completion new hashes are Better Auth's native scrypt, made by its own exported functions so
+ * Better Auth can verify them without us.
  */
 import bcrypt from "bcryptjs";
 import {
@@ -23,9 +26,15 @@ export function hashKind(hash: string): PasswordHashKind | null {
 
 export const isLegacyHash = (hash: string): boolean => hashKind(hash) === "bcrypt";
 
-/** Better Auth's native scrypt. */
-export function hashPassword(password: string): Promise<string> {
-  return betterAuthHash(password);
+/** What a new password is hashed with: bcrypt until the migration is declared complete. */
+export type NewPasswordFormat = "bcrypt" | "scrypt";
+
+/** A new hash; bcrypt (Supabase's label and cost) unless `format` is "scrypt". */
+export function hashPassword(
+  password: string,
+  format: NewPasswordFormat = "bcrypt",
+): Promise<string> {
+  return format === "scrypt" ? betterAuthHash(password) : hashBcrypt(password);
 }
 
 /**
@@ -62,7 +71,7 @@ let dummyHashes: Promise<Record<PasswordHashKind, string>> | undefined;
 export async function verifyDummy(password: string, kind: PasswordHashKind): Promise<void> {
   dummyHashes ??= (async () => ({
     bcrypt: await hashBcrypt("dummy-password-for-timing"),
-    scrypt: await hashPassword("dummy-password-for-timing"),
+    scrypt: await hashPassword("dummy-password-for-timing", "scrypt"),
   }))();
   await verifyPassword((await dummyHashes)[kind], password);
 }

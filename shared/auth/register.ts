@@ -42,6 +42,7 @@ import {
   SupabaseAuthServiceToken,
 } from "./tokens.ts";
 import { UserSync } from "./user-sync.ts";
+import { SyncCompletionToken } from "../sync/tokens.ts";
 
 export interface AuthRegistrationOptions extends AccessTokenOptions {
   readonly passwordPolicy?: PasswordPolicy;
@@ -91,6 +92,8 @@ export function registerAuth(
       tokens: await c.get(AccessTokenVerifierToken),
       passwordPolicy: await c.get(PasswordPolicyToken),
       events: await c.get(AuthEventSinkToken),
+      // Shared with the sync admin route, so a declared completion applies here at once.
+      completion: c.has(SyncCompletionToken) ? await c.get(SyncCompletionToken) : undefined,
     }));
 
   container.register(SupabaseAuthServiceToken, async (c) => {

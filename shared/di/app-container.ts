@@ -9,6 +9,7 @@ import { registerAuthArea } from "./areas/auth.ts";
 import { registerBatchArea } from "./areas/batch.ts";
 import { registerCoordinatorArea } from "./areas/coordinator.ts";
 import { registerOpsArea } from "./areas/ops.ts";
+import { registerSyncArea } from "./areas/sync.ts";
 import { createBaseContainer } from "./base-container.ts";
 import type { Container } from "./container.ts";
 
@@ -30,5 +31,6 @@ export function createAppContainer(
   registerCoordinatorArea(container, config);
   registerBatchArea(container, config);
   registerOpsArea(container, config);
+  registerSyncArea(container, config);
   return container;
 }

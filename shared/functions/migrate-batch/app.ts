@@ -2,8 +2,9 @@
  * The `migrate-batch` function: cron-triggered batch migration of existing users (an
  * EdgeFunctionMigrator over the per-user supabase-js original and the set-based abstracted
  * engine), plus the operations surface: rollout admin API under /migrate-batch/admin and the
- * dashboard under /migrate-batch/dashboard. Every successful run also reconciles one-sided
- * dual-write signups, so divergences are repaired on the same schedule.
+ * dashboard under /migrate-batch/dashboard, and the identity sync admin API under
+ * /migrate-batch/admin/sync. Every successful run also reconciles one-sided dual-write signups
+ * and applies both identity change streams, so both are repaired on the same schedule.
  */
 import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
@@ -17,14 +18,22 @@ import { LoggerToken } from "../../observability/tokens.ts";
 import { createOpsApp } from "../../ops/app.ts";
 import { BatchLevers } from "../../ops/batch-levers.ts";
 import { OpsServicesToken } from "../../ops/tokens.ts";
+import { createSyncRoutes } from "../../sync/routes.ts";
+import { IdentitySyncToken } from "../../sync/tokens.ts";
 import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
 import { registerAuthArea } from "../../di/areas/auth.ts";
 import { registerBatchArea } from "../../di/areas/batch.ts";
 import { registerOpsArea } from "../../di/areas/ops.ts";
+import { registerSyncArea } from "../../di/areas/sync.ts";
 import type { FunctionDefinition } from "../definition.ts";
 
 const NAME = "migrate-batch";
+/**
+ * Wall-clock budget of the identity sync after each cron run: with the batch's own 50 s it stays
+ * well inside the Edge Runtime's 150 s; a backlog larger than one budget continues next tick.
+ */
+export const SYNC_BUDGET_MS = 20_000;
 
 export async function createMigrateBatchApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp(NAME, container);
@@ -36,6 +45,13 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
     opsApp.route("/", createOpsApp(await container.get(OpsServicesToken)));
     return async (request) => await opsApp.fetch(request);
   }, { logger, unavailableCode: "unavailable", what: "operations" });
+  // The sync admin routes share the admin prefix and credentials (shared/sync/routes.ts).
+  const syncRoutes = createSyncRoutes({
+    sync: () => container.get(IdentitySyncToken),
+    verifyKey: async () => (await container.get(OpsServicesToken)).auth.verifyKey,
+    maxBodyBytes: config.env.MAX_REQUEST_BYTES,
+  }, `/${NAME}/admin/sync`);
+  app.all("/admin/sync/*", (c) => syncRoutes.fetch(c.req.raw));
   app.all("/admin/*", (c) => ops(c.req.raw));
   app.all("/dashboard", (c) => ops(c.req.raw));
   app.all("/dashboard/*", (c) => ops(c.req.raw));
@@ -78,6 +94,16 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
           ),
         );
       }
+      if (isRun && response.ok) {
+        // Both identity change streams, every cron tick, within a bounded budget.
+        runtime.background.track(
+          container.get(IdentitySyncToken).then((sync) => sync.apply({ budgetMs: SYNC_BUDGET_MS }))
+            .then(
+              (report) => logger.info("identity sync", { report }),
+              (error) => logger.warn("identity sync failed", { error: String(error) }),
+            ),
+        );
+      }
       return response;
     };
   }, { logger, unavailableCode: "unavailable", what: "migrate-batch" });
@@ -89,6 +115,6 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
 /** What functions/migrate-batch/index.ts serves: this app on the base container plus these areas. */
 export const migrateBatchFunction: FunctionDefinition = {
   name: "migrate-batch",
-  areas: [registerAuthArea, registerBatchArea, registerOpsArea],
+  areas: [registerAuthArea, registerBatchArea, registerOpsArea, registerSyncArea],
   createApp: createMigrateBatchApp,
 };

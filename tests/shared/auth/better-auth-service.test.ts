@@ -1,6 +1,7 @@
 /**
  * BetterAuthService on the real Better Auth 1.7 over PGlite and PostgreSQL 15 (our schema, our
- * Kysely driver): ids are kept, passwords of both kinds verify, bcrypt is upgraded to scrypt,
+ * Kysely driver): ids are kept, passwords of both kinds verify, new passwords are bcrypt until
+ * the migration is declared complete and bcrypt is upgraded to scrypt after it,
  * tokens verify, errors map to the contract.
  */
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import { verifyAccessToken } from "../../../shared/auth/access-tokens.ts";
 import { hashKind, hashPassword } from "../../../shared/auth/passwords.ts";
 import type { StoredUser } from "../../../shared/auth/types.ts";
 import { createStandinKeys } from "../../../local/standin/keys.ts";
+import { SyncCompletion } from "../../../shared/sync/completion.ts";
 import { TEST_DATABASE_URL } from "../../helpers/db.ts";
 import {
   betterAuthOn,
@@ -129,9 +131,26 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           assert.ok(!(await service.refreshSession(result.value.session!.refresh_token)).ok);
         });
 
+        await t.step("until the migration is declared complete: bcrypt, no re-hash", async () => {
+          const address = email("bcrypt-native");
+          const signup = await service.signUp({ email: address, password: PASSWORD });
+          assert.ok(signup.ok);
+          const stored = await credentialHash(db, signup.value.user.id);
+          assert.equal(hashKind(stored!), "bcrypt", "a new password is bcrypt");
+          assert.ok((await service.signIn({ email: address, password: PASSWORD })).ok);
+          await service.drain();
+          assert.equal(await credentialHash(db, signup.value.user.id), stored, "not re-hashed");
+        });
+
         await t.step(
-          "bcrypt users ($2a$, $2b$, $2y$) log in and are re-hashed to scrypt",
+          "after completion, bcrypt users ($2a$, $2b$, $2y$) log in and are re-hashed to scrypt",
           async () => {
+            const completion = new SyncCompletion(db, 0);
+            await completion.declareComplete("test");
+            const service = betterAuthOn(db, keys, undefined, completion);
+            const native = await service.signUp({ email: email("native"), password: PASSWORD });
+            assert.ok(native.ok);
+            assert.equal(hashKind((await credentialHash(db, native.value.user.id))!), "scrypt");
             const base = await bcrypt.hash(PASSWORD, 10); // bcryptjs writes $2b$
             for (const prefix of ["$2a$", "$2b$", "$2y$"]) {
               const id = crypto.randomUUID();
@@ -158,13 +177,14 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
               const wrong = await service.signIn({ email: address, password: "not-the-password" });
               assert.ok(!wrong.ok);
             }
+            await completion.reopen();
           },
         );
 
         await t.step("a native scrypt user logs in", async () => {
           const id = crypto.randomUUID();
           const address = email("scrypt");
-          await service.importUser(legacyUser(id, address, await hashPassword(PASSWORD)));
+          await service.importUser(legacyUser(id, address, await hashPassword(PASSWORD, "scrypt")));
           const login = await service.signIn({ email: address, password: PASSWORD });
           assert.ok(login.ok);
           assert.equal(login.value.user.id, id);
@@ -232,7 +252,7 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           async () => {
             const id = crypto.randomUUID();
             const address = email("import");
-            const hash = await hashPassword(PASSWORD);
+            const hash = await hashPassword(PASSWORD, "scrypt");
             assert.equal(await service.importUser(legacyUser(id, address, hash)), "created");
             assert.equal(await service.importUser(legacyUser(id, address, hash)), "exists");
             assert.equal(

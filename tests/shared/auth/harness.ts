@@ -25,6 +25,7 @@ import { SignupClaims } from "../../../shared/auth/signup-claims.ts";
 import { SupabaseAuthService } from "../../../shared/auth/supabase-auth-service.ts";
 import { UserSync } from "../../../shared/auth/user-sync.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
+import type { CompletionSource } from "../../../shared/sync/completion.ts";
 import { openPostgres } from "../../../shared/db/postgres-client.ts";
 import { createAuthApi } from "../../../local/standin/auth/app.ts";
 import { AUTH_SCHEMA_URL } from "../../../local/standin/database.ts";
@@ -129,7 +130,12 @@ export function verifierConfig(keys: StandinKeys): AccessTokenVerifierConfig {
   };
 }
 
-export function betterAuthOn(db: SqlClient, keys: StandinKeys, events?: (e: AuthEvent) => void) {
+export function betterAuthOn(
+  db: SqlClient,
+  keys: StandinKeys,
+  events?: (e: AuthEvent) => void,
+  completion?: CompletionSource,
+) {
   const auth = createBetterAuth({
     db,
     secret: BETTER_AUTH_SECRET,
@@ -142,6 +148,7 @@ export function betterAuthOn(db: SqlClient, keys: StandinKeys, events?: (e: Auth
     tokens: verifierConfig(keys),
     passwordPolicy: DEFAULT_PASSWORD_POLICY,
     events,
+    completion,
   });
 }
 

@@ -25,8 +25,16 @@ Deno.test("bcrypt hashes of every label verify ($2a$ from Go, $2b$ and $2y$ from
   }
 });
 
-Deno.test("new hashes are Better Auth's native scrypt, both ways compatible", async () => {
+Deno.test("new hashes are bcrypt by default (Supabase can import them)", async () => {
   const ours = await hashPassword(PASSWORD);
+  assert.equal(hashKind(ours), "bcrypt");
+  assert.ok(ours.startsWith("$2a$10$"), "GoTrue's label and cost");
+  assert.equal(await verifyPassword(ours, PASSWORD), true);
+  assert.equal(await verifyPassword(ours, "wrong"), false);
+});
+
+Deno.test("scrypt hashes are Better Auth's native format, both ways compatible", async () => {
+  const ours = await hashPassword(PASSWORD, "scrypt");
   assert.equal(hashKind(ours), "scrypt");
   assert.equal(await betterAuthVerify({ hash: ours, password: PASSWORD }), true);
   const theirs = await betterAuthHash(PASSWORD);

@@ -184,7 +184,7 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
               ...user,
               id: crypto.randomUUID(),
               email: email("scrypt"),
-              passwordHash: await hashPassword(PASSWORD),
+              passwordHash: await hashPassword(PASSWORD, "scrypt"),
             };
             assert.equal(await service.importUser(scryptUser), "created");
             assert.ok(!(await service.signIn({ email: scryptUser.email, password: PASSWORD })).ok);

@@ -119,6 +119,22 @@ export async function setRollout(
   }
 }
 
+/**
+ * Declares the migration complete through the sync admin route (shared/sync/routes.ts): from
+ * then on Better Auth re-hashes bcrypt to scrypt on login and hashes new passwords with scrypt.
+ */
+export async function declareMigrationComplete(auth: AuthServer): Promise<void> {
+  const response = await fetch(`${auth.url}/functions/v1/migrate-batch/admin/sync/complete`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${auth.server.keys.serviceRoleKey}`,
+      "Content-Type": "application/json",
+    },
+    body: JSON.stringify({ confirm: true }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
 let emailCounter = 0;
 /** A fresh address per call (lower case, as the functions store it). */
 export function uniqueEmail(tag: string): string {

@@ -17,6 +17,7 @@ import {
   type AuthSuccess,
   callCoordinator,
   callFunction,
+  declareMigrationComplete,
   DEMO,
   errorPaths,
   GOOD_PASSWORD,
@@ -132,9 +133,11 @@ Deno.test("login over HTTP: a legacy bcrypt user migrates lazily in dual_write, 
     const baOnly = await startAuthServer({ MIGRATION_MODE: "better_auth_only" }, { dataDir });
     try {
       await t.step(
-        "better_auth_only: the lazily migrated user logs in; bcrypt becomes scrypt",
+        "better_auth_only, migration declared complete: the lazily migrated user logs in; bcrypt becomes scrypt",
         async () => {
           await setRollout(baOnly, 100);
+          // Until completion the bcrypt hash is kept (Supabase must stay able to take it back).
+          await declareMigrationComplete(baOnly);
           const { result, headers } = await invokeLogin(baOnly, DEMO.email, DEMO.password);
           assertMigrationHeaders(headers, "abstracted");
           assert.equal(result.user.id, demoId);

@@ -14,6 +14,7 @@ import {
   assertMigrationHeaders,
   type AuthServer,
   callFunction,
+  declareMigrationComplete,
   GOOD_PASSWORD,
   uniqueEmail,
 } from "../auth-e2e-helpers.ts";
@@ -215,6 +216,8 @@ for (const path of ["abstracted", "original"] as const) {
             "the batch carried the bcrypt hash over unchanged",
           );
 
+          // The re-hash waits for the migration to be declared complete (shared/sync/).
+          await declareMigrationComplete(auth);
           const login = await callFunction(auth, "login", {
             email: user.email,
             password: demoPasswordFor(number),
