@@ -12,6 +12,7 @@
  *   settles them when they finish.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { forwardingClientIp } from "./forwarded-client-ip.ts";
 import {
   type AuthError as SupabaseAuthError,
   createClient,
@@ -143,7 +144,8 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   constructor(private readonly settings: SupabaseAuthSettings) {
     const options = {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      global: { fetch: boundedFetch(settings.requestTimeoutMs ?? 30_000) },
+      // The end user's IP rides along (forwarded-client-ip.ts): GoTrue limits /token per IP.
+      global: { fetch: forwardingClientIp(boundedFetch(settings.requestTimeoutMs ?? 30_000)) },
     };
     this.#client = createClient(settings.url, settings.anonKey, options);
     this.#admin = settings.serviceKey
