@@ -8,7 +8,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
 import { type DevServer, startDevServer } from "../../../local/standin/dev-server.ts";
 import type { FunctionRegistry } from "../../../local/standin/functions-gateway.ts";
-import type { StandinProfile } from "../../../local/standin/profile.ts";
+import type { RateLimitSettings, StandinProfile } from "../../../local/standin/profile.ts";
 
 /** Meets the default policy (8+ characters) with room to spare; never a real secret. */
 export const GOOD_PASSWORD = "Correct-Horse-42";
@@ -79,6 +79,8 @@ export interface AuthServerOptions {
    * tests/shared/functions/signup/app.hosted.test.ts for the hosted default, on).
    */
   readonly confirmEmail?: boolean;
+  /** Auth's per-IP limits; default GoTrue's (local/standin/profile.ts). */
+  readonly rateLimits?: RateLimitSettings;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function startAuthServer(
     log: () => {},
     functionRegistry: options.functionRegistry,
     profile: options.profile ?? "hosted",
-    auth: { autoconfirm: !(options.confirmEmail ?? false) },
+    auth: { autoconfirm: !(options.confirmEmail ?? false), rateLimits: options.rateLimits },
     env: {
       LOG_LEVEL: Deno.env.get("AUTH_E2E_LOG_LEVEL") ?? "error",
       FLAGS_CACHE_TTL_MS: "0",
