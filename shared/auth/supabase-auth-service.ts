@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { forwardingClientIp } from "./forwarded-client-ip.ts";
+import { markIfObfuscated } from "./obfuscated-signup.ts";
 import {
   type AuthError as SupabaseAuthError,
   createClient,
@@ -178,7 +179,9 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
       });
       if (error) return err(mapSupabaseError(error));
       if (!data.user) return err(authUnavailable("Supabase Auth returned no user"));
-      return ok({ user: userView(data.user), session: sessionView(data.session) });
+      const result = { user: userView(data.user), session: sessionView(data.session) };
+      // "Confirm email" on and the address taken: a look-alike user (obfuscated-signup.ts).
+      return ok(markIfObfuscated(result, data.user, data.session));
     } catch (error) {
       return err(mapSupabaseError(error as Error));
     }
