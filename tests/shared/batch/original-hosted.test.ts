@@ -11,12 +11,10 @@ import { createClient } from "@supabase/supabase-js";
 import { Hono } from "hono";
 import { sqlProviders } from "../../helpers/db.ts";
 import { type AdminUsersApi, runOriginal } from "../../../shared/batch/original.ts";
-import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../../../shared/batch/rules.ts";
-import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { createAuthApi } from "../../../local/standin/auth/app.ts";
 import { createStandinKeys } from "../../../local/standin/keys.ts";
-import { AUTH_SCHEMA_SQL, resetTables, seedAuthUsers } from "./helpers.ts";
+import { AUTH_SCHEMA_SQL, originalContextOn, resetTables, seedAuthUsers } from "./helpers.ts";
 
 const keys = await createStandinKeys();
 const SHARED_CREATED_AT = "2024-03-01 12:00:00+00";
@@ -43,27 +41,7 @@ async function context(db: SqlClient, admin: AdminUsersApi, migrationId: string)
   await db.query("INSERT INTO migration_states (id, source) VALUES ($1, 'original')", [
     migrationId,
   ]);
-  const source = new SupabaseAuthSource(db);
-  const rules = {
-    deletedUsers: "reject",
-    bannedUsers: "reject",
-    duplicateEmails: "reject_later",
-  } as const;
-  const asOf = new Date();
-  return {
-    db,
-    admin,
-    migrationId,
-    migratedFrom: source.name,
-    rules,
-    asOf,
-    duplicates: await source.duplicateEmails({
-      rules,
-      asOf,
-      emailPattern: EMAIL_PATTERN,
-      passwordHashPattern: PASSWORD_HASH_PATTERN,
-    }),
-  };
+  return { ...(await originalContextOn(db, admin, migrationId)), migrationId };
 }
 
 async function ids(db: SqlClient, sql: string, params: unknown[] = []): Promise<string[]> {
