@@ -121,8 +121,8 @@ export function createAuthApi(options: AuthApiOptions): Hono {
   if (rateLimits) {
     // supabase/auth internal/api/api.go: /signup (Signups limiter) and /token (token.go,
     // limiterOpts.Token) are limited per client key; see rate-limit.ts.
-    app.post("/signup", limitByClient(new TokenBuckets(rateLimits.signup)));
-    app.post("/token", limitByClient(new TokenBuckets(rateLimits.token)));
+    app.use("/signup", limitByClient(new TokenBuckets(rateLimits.signup)));
+    app.use("/token", limitByClient(new TokenBuckets(rateLimits.token)));
   }
   app.route("/", userRoutes(deps));
   app.route("/", adminRoutes(deps));

@@ -78,6 +78,7 @@ export function overRequestRateLimit(): GoTrueError {
 /** A middleware taking one token per request from `buckets`, keyed as GoTrue keys it. */
 export function limitByClient(buckets: TokenBuckets): MiddlewareHandler {
   return async (c, next) => {
+    if (c.req.method !== "POST") return await next();
     const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
     const key = rateLimitKey(
       { get: (name) => c.req.header(name) },
