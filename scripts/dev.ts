@@ -8,6 +8,7 @@
  *   deno task dev --cron-interval 30000 | --cron-interval 30s | --no-cron
  */
 import { resolve } from "node:path";
+import { parseStandinProfile, type StandinProfile } from "../local/standin/profile.ts";
 import { parseArgs } from "node:util";
 import {
   DEFAULT_CRON_INTERVAL_MS,
@@ -33,6 +34,8 @@ const USAGE = `Usage: deno task dev [options]
                          10000, 10s, 1m, 500ms (default ${DEFAULT_CRON_INTERVAL_MS})
   --no-cron              do not call migrate-batch on a schedule
   --log-requests         print one line per request
+  --profile <name>       stand-in defaults: lenient (default; autoconfirm, no rate limits) or
+                         hosted (supabase.com: "Confirm email" on, per-IP limits, max rows 1000)
   --help                 this text`;
 
 /** A bare number of milliseconds (as README documents `--cron-interval MS`), or "10s", "1m", "500ms". */
@@ -71,6 +74,7 @@ async function main(): Promise<number> {
         "cron-interval": { type: "string" },
         "no-cron": { type: "boolean" },
         "log-requests": { type: "boolean" },
+        profile: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -84,8 +88,9 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  let port: number, seedUsers: number, cronIntervalMs: number | null;
+  let port: number, seedUsers: number, cronIntervalMs: number | null, profile: StandinProfile;
   try {
+    profile = parseStandinProfile(flags.profile ?? "lenient");
     port = parseCount("port", flags.port, DEFAULT_PORT);
     seedUsers = parseCount("seed-users", flags["seed-users"], DEFAULT_SEED_USERS);
     cronIntervalMs = flags["no-cron"]
@@ -129,6 +134,7 @@ async function main(): Promise<number> {
       // Read once, never written: the stand-in derives its own config from this snapshot.
       env: Deno.env.toObject(),
       logRequests: flags["log-requests"] ?? false,
+      profile,
     });
   } catch (error) {
     // ConfigError lists every bad variable; a busy port names the port. No stack needed.

@@ -15,6 +15,7 @@ import { createAppContainer } from "../../shared/di/app-container.ts";
 import { redactString } from "../../shared/observability/redact.ts";
 import { type AuthApiOptions, createAuthApi } from "./auth/app.ts";
 import { formatBanner } from "./banner.ts";
+import type { StandinProfile } from "./profile.ts";
 import { createRestApi } from "./rest/rest-api.ts";
 import { evaluationRequestTask } from "./rollout-cron.ts";
 import { LocalCron, migrateBatchTask } from "./cron.ts";
@@ -71,6 +72,11 @@ export interface DevServerOptions {
   readonly env?: Record<string, string | undefined>;
   /** Overrides shared/functions/registry.ts (tests); null serves every function as 501. */
   readonly functionRegistry?: FunctionRegistry | null;
+  /**
+   * Which Supabase the Auth and REST stand-ins imitate (local/standin/profile.ts): `hosted`
+   * (supabase.com defaults, used by the end-to-end tests) or `lenient` (default, the demo).
+   */
+  readonly profile?: StandinProfile;
   /** Extra Auth API settings (token lifetimes, reuse interval...). */
   readonly auth?: Omit<AuthApiOptions, "sql" | "keys" | "issuer">;
   /** Where status lines and the banner go (default console.log). */
@@ -222,12 +228,23 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       : await loadFunctionRegistry();
     const functions = new FunctionsGateway({ registry, container, log });
     // Served at the root and given paths with /rest/v1 stripped, as PostgREST is behind Kong.
-    const rest = createRestApi({ sql, jwtSecret: keys.jwtSecret, basePath: "" });
+    const rest = createRestApi({
+      sql,
+      jwtSecret: keys.jwtSecret,
+      basePath: "",
+      profile: options.profile,
+    });
 
     const app = new Hono();
     app.route(
       "/auth/v1",
-      createAuthApi({ ...options.auth, sql, keys, issuer: `${url}/auth/v1` }),
+      createAuthApi({
+        profile: options.profile,
+        ...options.auth,
+        sql,
+        keys,
+        issuer: `${url}/auth/v1`,
+      }),
     );
     app.all(
       "/rest/v1/*",

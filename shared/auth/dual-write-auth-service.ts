@@ -54,6 +54,7 @@ import type {
   SignInInput,
   SignUpInput,
 } from "./types.ts";
+import { isObfuscatedSignup } from "./obfuscated-signup.ts";
 import { UserSync } from "./user-sync.ts";
 
 export interface DualWriteSettings {
@@ -208,7 +209,8 @@ export class DualWriteAuthService implements IAuthService {
       const system = route.primary;
       outcome = await this.#service(system).signUp(input, options)
         .catch((error) => err(asAuthError(error, system)));
-      if (outcome.ok) {
+      // GoTrue's look-alike answer for a taken address is passed on as it is, never recorded.
+      if (outcome.ok && !await isObfuscatedSignup(outcome.value, this.#service(system))) {
         const { id, email } = outcome.value.user;
         await this.#bookkeep(route, () => this.deps.status.markPresent(id, email, [system]), id);
       }

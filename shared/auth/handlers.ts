@@ -17,6 +17,7 @@ import { HttpError } from "../http/errors.ts";
 import { readJson } from "../http/validation.ts";
 import type { Handler, HandlerContext } from "../migrator/types.ts";
 import type { DualWriteAuthService } from "./dual-write-auth-service.ts";
+import { withClientIp } from "./forwarded-client-ip.ts";
 import { parseSignInInput, parseSignUpInput } from "./input.ts";
 import type { AuthCallOptions } from "./types.ts";
 
@@ -66,9 +67,13 @@ function signupHandler(service: DualWriteAuthService, useCanary: boolean): Handl
     const input = parseSignUpInput(body);
     if (!input.ok) return input.error.toResponse();
     const options = callOptions(request, ctx, useCanary);
-    const outcome = ctx.mode === "plan"
-      ? await service.planSignUp(input.value, options)
-      : await service.signUp(input.value, options);
+    const outcome = await withClientIp(
+      options.ip,
+      () =>
+        ctx.mode === "plan"
+          ? service.planSignUp(input.value, options)
+          : service.signUp(input.value, options),
+    );
     return outcome.ok ? Response.json(outcome.value) : outcome.error.toResponse();
   };
 }
@@ -82,7 +87,9 @@ function loginHandler(service: DualWriteAuthService, useCanary: boolean): Handle
     if (ctx.mode === "plan") {
       return new HttpError(501, "not_implemented", "login has no plan run").toResponse();
     }
-    const outcome = await service.signIn(input.value, callOptions(request, ctx, useCanary));
+    const options = callOptions(request, ctx, useCanary);
+    // Auth's per-IP limits must see this client, not the function (forwarded-client-ip.ts).
+    const outcome = await withClientIp(options.ip, () => service.signIn(input.value, options));
     return outcome.ok ? Response.json(outcome.value) : outcome.error.toResponse();
   };
 }

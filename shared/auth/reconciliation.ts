@@ -87,9 +87,25 @@ async function repair(deps: ReconciliationDeps, row: Divergence): Promise<string
     return removed.length > 0 ? `removed from ${removed.join(" and ")}` : "nothing had landed";
   }
   const missing = row.missingSide!;
-  const outcome = await deps.sync.copy(row.userId, missing, "reconciliation", {
-    passwordHash: missing === "supabase" ? row.passwordHash : undefined,
-  });
+  let outcome: Awaited<ReturnType<UserSync["copy"]>>;
+  try {
+    outcome = await deps.sync.copy(row.userId, missing, "reconciliation", {
+      passwordHash: missing === "supabase" ? row.passwordHash : undefined,
+    });
+  } catch (error) {
+    if (missing === "supabase" && createdMeanwhile500(error)) {
+      // Hosted GoTrue answers admin createUser with an id that already exists with 500
+      // `unexpected_failure` ("Database error creating new user": supabase/auth
+      // internal/api/admin.go adminUserCreate wraps every insert error so), not a 422 — e.g. when
+      // a lazy migration or another reconciler created the user between our look-up and our
+      // create. A 500 says nothing by itself: only a user now found under this very id counts.
+      if (await deps.supabase.findUserById(row.userId)) {
+        await deps.status.markPresent(row.userId, row.email, ["supabase", "better_auth"]);
+        return "already present in supabase";
+      }
+    }
+    throw error;
+  }
   switch (outcome) {
     case "created":
       return `created in ${missing}`;
@@ -101,6 +117,12 @@ async function repair(deps: ReconciliationDeps, row: Divergence): Promise<string
     case "conflict":
       throw new Error(`the email belongs to a different user id in ${missing}`);
   }
+}
+
+/** A 500 from Auth, as supabase-auth-service.ts reports it (the AuthApiError is the cause). */
+function createdMeanwhile500(error: unknown): boolean {
+  const cause = (error as { cause?: { status?: unknown } } | null)?.cause;
+  return cause?.status === 500;
 }
 
 function directory(deps: ReconciliationDeps, system: AuthSystem) {

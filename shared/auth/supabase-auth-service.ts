@@ -12,6 +12,8 @@
  *   settles them when they finish.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { forwardingClientIp } from "./forwarded-client-ip.ts";
+import { markIfObfuscated } from "./obfuscated-signup.ts";
 import {
   type AuthError as SupabaseAuthError,
   createClient,
@@ -143,7 +145,8 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   constructor(private readonly settings: SupabaseAuthSettings) {
     const options = {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      global: { fetch: boundedFetch(settings.requestTimeoutMs ?? 30_000) },
+      // The end user's IP rides along (forwarded-client-ip.ts): GoTrue limits /token per IP.
+      global: { fetch: forwardingClientIp(boundedFetch(settings.requestTimeoutMs ?? 30_000)) },
     };
     this.#client = createClient(settings.url, settings.anonKey, options);
     this.#admin = settings.serviceKey
@@ -176,7 +179,9 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
       });
       if (error) return err(mapSupabaseError(error));
       if (!data.user) return err(authUnavailable("Supabase Auth returned no user"));
-      return ok({ user: userView(data.user), session: sessionView(data.session) });
+      const result = { user: userView(data.user), session: sessionView(data.session) };
+      // "Confirm email" on and the address taken: a look-alike user (obfuscated-signup.ts).
+      return ok(markIfObfuscated(result, data.user, data.session));
     } catch (error) {
       return err(mapSupabaseError(error as Error));
     }

@@ -360,10 +360,65 @@ export interface OriginalRunOptions {
   readonly startPage?: number;
 }
 
+type Counts = { processed: number; migrated: number; skipped: number; errors: number };
+
+/**
+ * Who this migration has handled (batch_original_seen, kept for dry runs too: like the progress
+ * counters it is bookkeeping, not user data), with an in-memory fast path for this invocation.
+ */
+class SeenUsers {
+  readonly #memory = new Set<string>();
+
+  constructor(
+    private readonly db: SqlClient,
+    private readonly migrationId: string,
+  ) {}
+
+  /** Records `id`; true the first time this migration sees it. */
+  async mark(id: string): Promise<boolean> {
+    if (this.#memory.has(id)) return false;
+    this.#memory.add(id);
+    const { rows } = await this.db.query(
+      `INSERT INTO batch_original_seen (migration_id, user_id) VALUES ($1, $2::uuid)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [this.migrationId, id],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * The set difference: up to `limit` auth.users rows this migration has not handled, in id
+   * order, excluding `gone` (ids the admin API no longer finds).
+   */
+  async missing(limit: number, gone: ReadonlySet<string>): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT u.id::text AS id FROM auth.users u
+        WHERE NOT (u.id = ANY($2::uuid[]))
+          AND NOT EXISTS (SELECT 1 FROM batch_original_seen s
+                           WHERE s.migration_id = $1 AND s.user_id = u.id)
+        ORDER BY u.id LIMIT $3`,
+      [this.migrationId, [...this.#memory, ...gone], limit],
+    );
+    return rows.map((row) => row.id);
+  }
+}
+
 /**
  * The guide's loop: listUsers page by page (page/perPage, i.e. OFFSET underneath), and per user
  * look-ups, a decision and its writes. Progress is saved after every page. The migration row
  * must exist (migration_states).
+ *
+ * Made correct on hosted GoTrue, whose listUsers orders by `created_at DESC` with no tiebreaker
+ * (supabase/auth internal/models/user.go FindUsersInAudience; internal/api/admin.go adminUsers):
+ * users sharing a created_at may come in a different order on every request, so an OFFSET page
+ * boundary inside such a group skips some and repeats others, and signups or deletions between
+ * pages shift every later page. Therefore:
+ * 1. every handled user is recorded once (batch_original_seen); a repeat is neither written nor
+ *    counted again (the writes are idempotent besides);
+ * 2. after the listing's last page, a reconciliation pass takes the set difference — auth.users
+ *    rows not yet seen — fetches each through the admin API (getUserById) and handles it the same
+ *    way, until nothing is missing. A user deleted meanwhile (404) is left out; one created
+ *    meanwhile is handled like any other. Only then is the run `reachedEnd`.
  */
 export async function runOriginal(
   context: OriginalContext & { migrationId: string },
@@ -371,56 +426,39 @@ export async function runOriginal(
 ): Promise<OriginalRunResult> {
   const perPage = options.perPage ?? 100;
   const duplicates = duplicateMap(context);
-  let counts = { processed: 0, migrated: 0, skipped: 0, errors: 0 };
+  const seen = new SeenUsers(context.db, context.migrationId);
+  let counts: Counts = { processed: 0, migrated: 0, skipped: 0, errors: 0 };
   const failures: OriginalRunResult["failures"] = [];
   let pages = 0;
   let reachedEnd = false;
-  let page = options.startPage ?? 1;
-  for (;; page++) {
-    if (options.maxPages !== undefined && pages >= options.maxPages) break;
-    // At least one page per invocation: a budget smaller than one page must still make progress.
-    if (pages > 0 && options.deadline !== undefined && performance.now() >= options.deadline) break;
-    if (pages > 0 && options.shouldStop?.()) break;
-    if (options.signal?.aborted) break;
-    const { data, error } = await context.admin.listUsers({ page, perPage });
-    if (error) {
-      throw new AppError("unavailable", "listing users through the admin API failed", undefined, {
-        cause: error,
-      });
-    }
-    if (data.users.length === 0) {
-      reachedEnd = true;
-      break;
-    }
-    pages++;
-    const before = counts;
-    let pageCut = false;
-    for (const user of data.users) {
-      if (options.maxUsers !== undefined && counts.processed >= options.maxUsers) {
-        pageCut = true;
-        break;
+  let listingDone = false;
+  let nextPage = options.startPage ?? 1;
+
+  const handle = async (user: User): Promise<void> => {
+    const rows = planUser(user, await lookUp(context.db, user), context, duplicates);
+    let outcome: keyof Counts | null;
+    if (rows.plan.action === "migrate") {
+      if (!options.dryRun) {
+        await writeUser(context.db, context, rows, options.inSupabaseAuth ?? true);
       }
-      const rows = planUser(user, await lookUp(context.db, user), context, duplicates);
-      // A resumed or overlapping listing meets users this migration already handled (pages
-      // shift as users sign up): they are not counted twice.
-      if (rows.plan.action === "migrate") {
-        if (!options.dryRun) {
-          await writeUser(context.db, context, rows, options.inSupabaseAuth ?? true);
-        }
-        counts = { ...counts, migrated: counts.migrated + 1 };
-      } else if (rows.plan.action === "skip") {
-        if (rows.plan.reason === "migrated_by_this_migration") continue;
-        counts = { ...counts, skipped: counts.skipped + 1 };
-      } else {
-        const reason = rows.plan.reason as RejectReason;
-        if (options.dryRun) failures.push({ id: user.id, email: user.email || null, reason });
-        else if (!await recordRejection(context.db, context, user, reason)) continue;
-        counts = { ...counts, errors: counts.errors + 1 };
-      }
-      counts = { ...counts, processed: counts.processed + 1 };
+      outcome = "migrated";
+    } else if (rows.plan.action === "skip") {
+      // A resumed or overlapping listing meets users this migration already migrated.
+      outcome = rows.plan.reason === "migrated_by_this_migration" ? null : "skipped";
+    } else {
+      const reason = rows.plan.reason as RejectReason;
+      if (options.dryRun) failures.push({ id: user.id, email: user.email || null, reason });
+      else await recordRejection(context.db, context, user, reason);
+      outcome = "errors";
     }
-    // The cursor is the next listing page, kept in the migration's config: the per-user original
-    // pages with page/perPage as the guide does, so it has no source id to resume from.
+    // Marked after the work: a crash in between repeats idempotent work, never skips a user.
+    if (!await seen.mark(user.id) || outcome === null) return;
+    counts = { ...counts, [outcome]: counts[outcome] + 1, processed: counts.processed + 1 };
+  };
+
+  const saveProgress = async (before: Counts, next: number): Promise<void> => {
+    // The cursor is the next listing page, kept in the migration's config: the per-user
+    // original pages with page/perPage as the guide does, so it has no source id to resume from.
     await context.db.query(
       `UPDATE migration_states SET processed_count = processed_count + $2,
          migrated_count = migrated_count + $3, skipped_count = skipped_count + $4,
@@ -433,14 +471,81 @@ export async function runOriginal(
         counts.migrated - before.migrated,
         counts.skipped - before.skipped,
         counts.errors - before.errors,
-        pageCut ? page : page + 1,
+        next,
       ],
     );
-    if (options.maxUsers !== undefined && counts.processed >= options.maxUsers) break;
-    if (data.users.length < perPage) {
-      reachedEnd = true;
-      break;
+  };
+  const full = () => options.maxUsers !== undefined && counts.processed >= options.maxUsers;
+  const gone = new Set<string>();
+
+  for (;;) {
+    if (options.maxPages !== undefined && pages >= options.maxPages) break;
+    // At least one page per invocation: a budget smaller than one page must still make progress.
+    if (pages > 0 && options.deadline !== undefined && performance.now() >= options.deadline) break;
+    if (pages > 0 && options.shouldStop?.()) break;
+    if (options.signal?.aborted) break;
+    let users: User[];
+    if (!listingDone) {
+      const { data, error } = await context.admin.listUsers({ page: nextPage, perPage });
+      if (error) {
+        throw new AppError("unavailable", "listing users through the admin API failed", undefined, {
+          cause: error,
+        });
+      }
+      users = data.users;
+      if (users.length === 0) {
+        listingDone = true;
+        continue;
+      }
+    } else {
+      const missing = await seen.missing(perPage, gone);
+      if (missing.length === 0) {
+        reachedEnd = true;
+        break;
+      }
+      users = await fetchUsers(context.admin, missing, gone);
     }
+    pages++;
+    const before = counts;
+    let pageCut = false;
+    for (const user of users) {
+      if (full()) {
+        pageCut = true;
+        break;
+      }
+      await handle(user);
+    }
+    // A page cut short is listed again next time (its handled users are then repeats).
+    if (!listingDone && !pageCut) nextPage++;
+    await saveProgress(before, nextPage);
+    if (full()) break;
+    if (!listingDone && users.length < perPage) listingDone = true;
   }
   return { ...counts, pages, reachedEnd, failures };
+}
+
+/** The users behind `ids` through the admin API; ids it no longer finds (404) go to `gone`. */
+async function fetchUsers(
+  admin: AdminUsersApi,
+  ids: readonly string[],
+  gone: Set<string>,
+): Promise<User[]> {
+  const users: User[] = [];
+  for (const id of ids) {
+    const { data, error } = await admin.getUserById(id);
+    if (data.user) users.push(data.user);
+    else if (isNotFound(error)) gone.add(id);
+    else {
+      throw new AppError("unavailable", "reading a user through the admin API failed", undefined, {
+        cause: error,
+      });
+    }
+  }
+  return users;
+}
+
+/** GoTrue's 404 `user_not_found` from getUserById, as supabase-js reports it. */
+function isNotFound(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return status === 404;
 }

@@ -13,6 +13,11 @@ import { cors } from "hono/cors";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { redactString } from "../../../shared/observability/redact.ts";
 import type { StandinKeys } from "../keys.ts";
+import {
+  GOTRUE_DEFAULT_RATE_LIMITS,
+  type RateLimitSettings,
+  type StandinProfile,
+} from "../profile.ts";
 import { adminRoutes } from "./routes-admin.ts";
 import type { AuthDeps } from "./deps.ts";
 import {
@@ -24,6 +29,7 @@ import {
 } from "./errors.ts";
 import { requireApiKey } from "./guards.ts";
 import { DEFAULT_MIN_PASSWORD_LENGTH } from "./passwords.ts";
+import { limitByClient, TokenBuckets } from "./rate-limit.ts";
 import { userRoutes } from "./routes-user.ts";
 import { DEFAULT_AUDIENCE } from "./users.ts";
 
@@ -40,8 +46,18 @@ export interface AuthApiOptions {
   readonly refreshTokenReuseIntervalSeconds?: number;
   /** Default 6, as `supabase init` configures. */
   readonly minPasswordLength?: number;
-  /** Confirm signups at once and return a session (Supabase local default). Default true. */
+  /**
+   * `hosted` (supabase.com defaults) or `lenient` (`supabase start` defaults); see
+   * local/standin/profile.ts. Default `lenient`.
+   */
+  readonly profile?: StandinProfile;
+  /**
+   * GoTrue's MAILER_AUTOCONFIRM: confirm signups at once and return a session. Default: off on
+   * `hosted` ("Confirm email" is on for new hosted projects), on on `lenient`.
+   */
   readonly autoconfirm?: boolean;
+  /** Per-IP limits on /token and /signup; default GoTrue's on `hosted`, none on `lenient`. */
+  readonly rateLimits?: RateLimitSettings | null;
   /** Called with every unexpected (500) error; the default logs a redacted line to stderr. */
   readonly onUnexpectedError?: (error: unknown) => void;
 }
@@ -52,6 +68,8 @@ function logUnexpected(error: unknown): void {
 }
 
 export function createAuthApi(options: AuthApiOptions): Hono {
+  const profile = options.profile ?? "lenient";
+  const hosted = profile === "hosted";
   const deps: AuthDeps = {
     sql: options.sql,
     keys: options.keys,
@@ -60,11 +78,17 @@ export function createAuthApi(options: AuthApiOptions): Hono {
       issuer: options.issuer ?? "http://127.0.0.1:54321/auth/v1",
       ttlSeconds: options.accessTokenTtlSeconds ?? 3600,
     },
-    autoconfirm: options.autoconfirm ?? true,
+    autoconfirm: options.autoconfirm ?? !hosted,
     minPasswordLength: options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
     refreshTokenReuseIntervalSeconds: options.refreshTokenReuseIntervalSeconds ?? 10,
     audience: DEFAULT_AUDIENCE,
+    profile,
   };
+  const rateLimits = options.rateLimits !== undefined
+    ? options.rateLimits
+    : hosted
+    ? GOTRUE_DEFAULT_RATE_LIMITS
+    : null;
   const onUnexpected = options.onUnexpectedError ?? logUnexpected;
 
   const app = new Hono();
@@ -94,6 +118,12 @@ export function createAuthApi(options: AuthApiOptions): Hono {
     }
   });
   app.use("*", requireApiKey(options.keys));
+  if (rateLimits) {
+    // supabase/auth internal/api/api.go: /signup (Signups limiter) and /token (token.go,
+    // limiterOpts.Token) are limited per client key; see rate-limit.ts.
+    app.use("/signup", limitByClient(new TokenBuckets(rateLimits.signup)));
+    app.use("/token", limitByClient(new TokenBuckets(rateLimits.token)));
+  }
   app.route("/", userRoutes(deps));
   app.route("/", adminRoutes(deps));
 

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import type { StandinKeys } from "../keys.ts";
+import type { StandinProfile } from "../profile.ts";
 import type { AccessTokenSettings } from "./access-tokens.ts";
 import { clientIp } from "./guards.ts";
 import type { ClientInfo } from "./sessions.ts";
@@ -16,6 +17,8 @@ export interface AuthDeps {
   readonly refreshTokenReuseIntervalSeconds: number;
   /** The audience of every user (GoTrue's JWT_AUD default). */
   readonly audience: string;
+  /** Which Supabase the stand-in imitates (local/standin/profile.ts). */
+  readonly profile: StandinProfile;
 }
 
 /** Deno.serve hands the connection info to Hono as `c.env` (app.fetch(request, info)). */

@@ -24,6 +24,7 @@ export type GoTrueErrorCode =
   | "no_authorization"
   | "not_admin"
   | "not_found"
+  | "over_request_rate_limit"
   | "phone_exists"
   | "phone_not_confirmed"
   | "phone_provider_disabled"

@@ -6,7 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import { type AuthDeps, uniqueViolation } from "./deps.ts";
-import { badRequest, notFound, unprocessable } from "./errors.ts";
+import { badRequest, GoTrueError, notFound, unprocessable } from "./errors.ts";
 import { requireAdmin } from "./guards.ts";
 import { checkPasswordStrength, hashPassword, isBcryptHash } from "./passwords.ts";
 import { endSessions } from "./sessions.ts";
@@ -98,7 +98,13 @@ export function adminRoutes(deps: AuthDeps): Hono {
   });
 
   app.get("/admin/users", async (c) => {
-    const { page, perPage } = parsePagination(new URL(c.req.url));
+    // supabase/auth internal/api/pagination.go paginate(): per_page is any uint64 (no cap), and
+    // internal/models/user.go FindUsersInAudience orders by `created_at desc` alone. Hosted
+    // answers so; lenient keeps a 1000 cap and an id tiebreaker.
+    const hosted = deps.profile === "hosted";
+    const { page, perPage } = parsePagination(new URL(c.req.url), {
+      maxPerPage: hosted ? null : undefined,
+    });
     const sort = c.req.query("sort") ?? "";
     const sortMatch = /^\s*created_at(?:\s+(asc|desc))?\s*$/i.exec(sort);
     if (sort !== "" && !sortMatch) {
@@ -112,6 +118,7 @@ export function adminRoutes(deps: AuthDeps): Hono {
       perPage,
       ascending,
       filter,
+      tiebreaker: !hosted,
     });
     c.header("Link", paginationLink(c, page, perPage, total));
     c.header("X-Total-Count", String(total));
@@ -226,6 +233,12 @@ export function adminRoutes(deps: AuthDeps): Hono {
     }).catch((error) => {
       const violation = uniqueViolation(error);
       if (violation?.constraint.includes("pkey")) {
+        // supabase/auth internal/api/admin.go adminUserCreate: any error of the insert
+        // transaction is NewInternalServerError("Database error creating new user"), i.e. 500
+        // `unexpected_failure` (apierrors.go) — a duplicate id included. Lenient keeps a 422.
+        if (deps.profile === "hosted") {
+          throw new GoTrueError(500, "unexpected_failure", "Database error creating new user");
+        }
         throw unprocessable("user_already_exists", "A user with this ID already exists");
       }
       if (violation?.constraint.includes("phone")) {

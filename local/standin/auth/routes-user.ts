@@ -68,11 +68,21 @@ export function userRoutes(deps: AuthDeps): Hono {
     const normalized = validateEmail(email);
 
     if (await emailInUse(deps.sql, normalized, deps.audience)) {
-      // GoTrue (auto-confirm on) says so; without auto-confirm it answers with an obfuscated
-      // look-alike user so the endpoint does not reveal which addresses are registered.
-      // Unlike GoTrue we never confirm-and-log-in an existing unconfirmed account here: that
-      // would hand a session to whoever signs up with someone else's address.
+      // supabase/auth internal/api/signup.go: a confirmed address is UserExistsError, answered
+      // 422 `user_already_exists` with autoconfirm and otherwise with sanitizeUser's look-alike
+      // (200, random id, empty identities, never stored) so the endpoint does not reveal which
+      // addresses are registered. An unconfirmed one is left untouched ("we can't be sure of
+      // their claimed identity"), the confirmation mail is re-sent and the stored user is
+      // answered as it is (200, its own id and identities, no session).
+      // Unlike GoTrue we never confirm-and-log-in an existing unconfirmed account with
+      // autoconfirm on: that would hand a session to whoever signs up with someone else's address.
       if (deps.autoconfirm) throw unprocessable("user_already_exists", "User already registered");
+      const existing = await findUserByEmail(deps.sql, normalized, deps.audience);
+      if (
+        deps.profile === "hosted" && existing && !existing.deletedAt && !existing.emailConfirmedAt
+      ) {
+        return c.json(userJson(existing));
+      }
       return c.json(obfuscatedSignupUser(normalized, data, deps.audience));
     }
 

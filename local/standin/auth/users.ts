@@ -354,14 +354,29 @@ export async function recordSignIn(db: SqlClient, userId: string): Promise<void>
  */
 export async function listUsers(
   db: SqlClient,
-  options: { aud: string; page: number; perPage: number; ascending: boolean; filter?: string },
+  options: {
+    aud: string;
+    page: number;
+    perPage: number;
+    ascending: boolean;
+    filter?: string;
+    /** false: `ORDER BY created_at` alone, as GoTrue (see below). Default true. */
+    tiebreaker?: boolean;
+  },
 ): Promise<{ users: AuthUser[]; total: number }> {
   const direction = options.ascending ? "ASC" : "DESC";
+  // Without a tiebreaker PostgreSQL returns rows with equal created_at in whatever order its plan
+  // yields ("rows that are equal according to the ORDER BY columns are returned in an
+  // implementation-dependent order", SELECT docs), which can differ between two OFFSET queries.
+  // The stand-in makes that visible: peers come in a fresh random order on every request.
+  const peers = options.tiebreaker === false
+    ? `md5(u.id::text || '${crypto.randomUUID()}')`
+    : `u.id ${direction}`;
   const pattern = options.filter ? `%${options.filter}%` : null;
   const where = `u.aud = $1 AND ($2::text IS NULL
       OR u.email LIKE $2::text OR u.raw_user_meta_data ->> 'full_name' ILIKE $2::text)`;
   const page = await db.query<UserRow>(
-    `${USER_SELECT} WHERE ${where} ORDER BY u.created_at ${direction}, u.id ${direction}
+    `${USER_SELECT} WHERE ${where} ORDER BY u.created_at ${direction}, ${peers}
       LIMIT $3 OFFSET $4`,
     [options.aud, pattern, options.perPage, (options.page - 1) * options.perPage],
   );

@@ -171,8 +171,12 @@ export const DEFAULT_PER_PAGE = 50;
 export const MAX_PER_PAGE = 1000;
 
 /** GoTrue's shared.Paginate: page ≥ 1 (default 1), 1 ≤ per_page ≤ 1000 (default 50). */
-export function parsePagination(url: URL): { page: number; perPage: number } {
-  const parse = (name: string, fallback: number, max: number): number => {
+export function parsePagination(
+  url: URL,
+  options: { maxPerPage?: number | null } = {},
+): { page: number; perPage: number } {
+  const maxPerPage = options.maxPerPage === undefined ? MAX_PER_PAGE : options.maxPerPage;
+  const parse = (name: string, fallback: number, max: number | null): number => {
     const raw = url.searchParams.get(name) ?? "";
     if (raw === "") return fallback;
     if (!/^\d+$/.test(raw)) {
@@ -188,7 +192,7 @@ export function parsePagination(url: URL): { page: number; perPage: number } {
         `Bad Pagination Parameters: ${name} must be greater than 0`,
       );
     }
-    if (value > max) {
+    if (max !== null && value > max) {
       throw badRequest(
         "validation_failed",
         name === "page"
@@ -200,6 +204,6 @@ export function parsePagination(url: URL): { page: number; perPage: number } {
   };
   return {
     page: parse("page", 1, 2_147_483_647),
-    perPage: parse("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    perPage: parse("per_page", DEFAULT_PER_PAGE, maxPerPage),
   };
 }

@@ -9,6 +9,7 @@
  * `service_role` bypasses RLS. GET/HEAD run read-only. Table, column and function names are
  * checked against the catalog before any SQL; every value is a bound parameter.
  */
+import { HOSTED_DB_MAX_ROWS, type StandinProfile } from "../profile.ts";
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { SchemaCatalog } from "../../../shared/db/catalog.ts";
@@ -37,8 +38,14 @@ export interface RestApiOptions {
   readonly roles?: readonly string[];
   /** Role of a token without a `role` claim (default `anon`). */
   readonly anonRole?: string;
-  /** PostgREST's `db-max-rows` (Supabase defaults to 1000); unlimited when omitted. */
+  /**
+   * PostgREST's `db-max-rows` (src/library/PostgREST/Config.hs configDbMaxRows, applied by
+   * Plan.hs treeRestrictRange). Default: 1000 on the `hosted` profile (Supabase's "Max rows"
+   * default), unlimited on `lenient`.
+   */
   readonly maxRows?: number;
+  /** `hosted` or `lenient` (local/standin/profile.ts). Default `lenient`. */
+  readonly profile?: StandinProfile;
   /** Shared name cache (e.g. with a SqlDatabaseService on the same database). */
   readonly catalog?: SchemaCatalog;
   /** Largest accepted request body (default 10 MiB). */
@@ -79,7 +86,9 @@ const CORS = cors({
 
 /** The REST API as a Hono app, mounted at `basePath` (default `/rest/v1`). */
 export function createRestApi(options: RestApiOptions): Hono {
-  const { sql, maxRows } = options;
+  const { sql } = options;
+  const maxRows = options.maxRows ??
+    (options.profile === "hosted" ? HOSTED_DB_MAX_ROWS : undefined);
   const catalog = options.catalog ?? new SchemaCatalog();
   const schemas = options.schemas ?? ["public"];
   const authOptions: AuthOptions = {

@@ -3,6 +3,9 @@
  * SELECT generate_series, a precomputed bcrypt hash), with a deterministic mix of invalid rows,
  * and a reset that empties every table the migration touches.
  */
+import type { AdminUsersApi, OriginalContext } from "../../../shared/batch/original.ts";
+import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../../../shared/batch/rules.ts";
+import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 
 export const AUTH_SCHEMA_SQL = await Deno.readTextFile(
@@ -95,4 +98,33 @@ export function invalidCount(n: number): number {
   let count = 0;
   for (let i = 1; i <= n; i++) if ([1, 2, 3, 5, 7].includes(i % 50)) count++;
   return count;
+}
+
+/** The per-user original's context over `admin`, with the batch rules the tests use. */
+export async function originalContextOn(
+  db: SqlClient,
+  admin: AdminUsersApi,
+  migrationId: string | null,
+  asOf: Date = new Date(),
+): Promise<OriginalContext> {
+  const source = new SupabaseAuthSource(db);
+  const rules = {
+    deletedUsers: "reject",
+    bannedUsers: "reject",
+    duplicateEmails: "reject_later",
+  } as const;
+  return {
+    db,
+    admin,
+    migrationId,
+    migratedFrom: source.name,
+    rules,
+    asOf,
+    duplicates: await source.duplicateEmails({
+      rules,
+      asOf,
+      emailPattern: EMAIL_PATTERN,
+      passwordHashPattern: PASSWORD_HASH_PATTERN,
+    }),
+  };
 }

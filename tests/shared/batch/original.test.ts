@@ -14,13 +14,19 @@ import {
   runOriginal,
 } from "../../../shared/batch/original.ts";
 import { comparePlans } from "../../../shared/batch/plan.ts";
-import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "../../../shared/batch/rules.ts";
 import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { createAuthApi } from "../../../local/standin/auth/app.ts";
 import { createStandinKeys } from "../../../local/standin/keys.ts";
 import { betterAuthOn } from "../auth/harness.ts";
-import { AUTH_SCHEMA_SQL, countRows, PASSWORD, resetTables, seedAuthUsers } from "./helpers.ts";
+import {
+  AUTH_SCHEMA_SQL,
+  countRows,
+  originalContextOn,
+  PASSWORD,
+  resetTables,
+  seedAuthUsers,
+} from "./helpers.ts";
 
 const keys = await createStandinKeys();
 
@@ -38,12 +44,6 @@ async function originalContext(
   db: SqlClient,
   migrationId: string | null,
 ): Promise<OriginalContext> {
-  const source = new SupabaseAuthSource(db);
-  const rules = {
-    deletedUsers: "reject",
-    bannedUsers: "reject",
-    duplicateEmails: "reject_later",
-  } as const;
   const asOf = new Date();
   if (migrationId) {
     const { rows } = await db.query<{ as_of: string }>(
@@ -52,20 +52,7 @@ async function originalContext(
     );
     if (rows[0]?.as_of) asOf.setTime(Date.parse(rows[0].as_of));
   }
-  return {
-    db,
-    admin: adminClient(db),
-    migrationId,
-    migratedFrom: source.name,
-    rules,
-    asOf,
-    duplicates: await source.duplicateEmails({
-      rules,
-      asOf,
-      emailPattern: EMAIL_PATTERN,
-      passwordHashPattern: PASSWORD_HASH_PATTERN,
-    }),
-  };
+  return await originalContextOn(db, adminClient(db), migrationId, asOf);
 }
 
 async function firstIds(db: SqlClient, n: number): Promise<string[]> {

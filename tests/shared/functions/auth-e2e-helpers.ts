@@ -8,6 +8,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
 import { type DevServer, startDevServer } from "../../../local/standin/dev-server.ts";
 import type { FunctionRegistry } from "../../../local/standin/functions-gateway.ts";
+import type { RateLimitSettings, StandinProfile } from "../../../local/standin/profile.ts";
 
 /** Meets the default policy (8+ characters) with room to spare; never a real secret. */
 export const GOOD_PASSWORD = "Correct-Horse-42";
@@ -70,6 +71,16 @@ export interface AuthServerOptions {
   /** Persist the database here (to restart in another mode on the same data); default memory. */
   readonly dataDir?: string;
   readonly functionRegistry?: FunctionRegistry;
+  /** The stand-in's defaults (local/standin/profile.ts); default `hosted`, as in production. */
+  readonly profile?: StandinProfile;
+  /**
+   * The project's "Confirm email" setting. Default off: these stories are about routing between
+   * the two systems, and with it on the original signup answers without a session (see
+   * tests/shared/functions/signup/app.hosted.test.ts for the hosted default, on).
+   */
+  readonly confirmEmail?: boolean;
+  /** Auth's per-IP limits; default GoTrue's (local/standin/profile.ts). */
+  readonly rateLimits?: RateLimitSettings;
 }
 
 /**
@@ -87,6 +98,8 @@ export async function startAuthServer(
     cron: false,
     log: () => {},
     functionRegistry: options.functionRegistry,
+    profile: options.profile ?? "hosted",
+    auth: { autoconfirm: !(options.confirmEmail ?? false), rateLimits: options.rateLimits },
     env: {
       LOG_LEVEL: Deno.env.get("AUTH_E2E_LOG_LEVEL") ?? "error",
       FLAGS_CACHE_TTL_MS: "0",
@@ -154,7 +167,21 @@ export interface RawBody {
   readonly contentType?: string;
 }
 
-/** POSTs to `/functions/v1/<name>` with the anon key, as supabase-js does, and reads JSON. */
+let clientCounter = 0;
+/**
+ * A distinct client address (TEST-NET-2/3, RFC 5737) per call: on Supabase the gateway puts each
+ * caller's own IP in X-Forwarded-For, and Auth's per-IP limits (hosted profile) must see those,
+ * not the function's one address.
+ */
+export function nextClientIp(): string {
+  clientCounter += 1;
+  return `${clientCounter % 2 ? "198.51.100" : "203.0.113"}.${(clientCounter >> 1) % 254 + 1}`;
+}
+
+/**
+ * POSTs to `/functions/v1/<name>` with the anon key, as supabase-js does, and reads JSON. Each
+ * call comes from its own client address unless `headers` names one.
+ */
 export async function callFunction(
   auth: AuthServer,
   name: string,
@@ -168,6 +195,7 @@ export async function callFunction(
       apikey: auth.server.keys.anonKey,
       Authorization: `Bearer ${auth.server.keys.anonKey}`,
       "Content-Type": raw?.contentType ?? "application/json",
+      "X-Forwarded-For": nextClientIp(),
       ...headers,
     },
     body: raw ? raw.raw : JSON.stringify(body),
