@@ -154,6 +154,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     const engine = new BatchMigrationEngine({
       db,
       source,
+      betterAuthSecret: Deno.env.get("BETTER_AUTH_SECRET"),
       // No wall-clock limit from a terminal: the loop below runs until the migration is done.
       options: {
         budgetMs: 3_600_000,

@@ -106,7 +106,8 @@ async function applyScope(
   const row = (await tx.query<WriteCounts>(statement.sql, statement.params)).rows[0]!;
   const complete = row.users_inserted === row.to_migrate &&
     row.tracking_inserted === row.to_migrate && row.status_upserted === row.to_migrate &&
-    row.accounts_inserted === row.accounts_expected;
+    row.accounts_inserted === row.accounts_expected &&
+    row.two_factor_inserted === row.two_factor_expected;
   if (!complete) throw new IncompleteBatchError(row);
   return { counts: writeCountsToBatch(row), lastId: row.last_id };
 }

@@ -46,6 +46,7 @@ import { preflight, type PreflightResult } from "./preflight.ts";
 import { describeError, RetriesExhaustedError, type RetryPolicy, withRetry } from "./retry.ts";
 import { rollbackMigration, type RollbackResult } from "./rollback.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN, TRANSIENT_EXHAUSTED } from "./rules.ts";
+import { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import type { ClassifyContext } from "./statements.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
@@ -124,6 +125,11 @@ export interface EngineDeps {
   readonly workerId?: string;
   /** Called after every batch (the CLI's progress bar). */
   readonly onBatch?: (progress: BatchProgress) => void;
+  /**
+   * BETTER_AUTH_SECRET: verified TOTP factors are carried encrypted with it (mfa.ts). Without it
+   * their users are refused (totp_not_carried), never migrated without the second factor.
+   */
+  readonly betterAuthSecret?: string;
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
@@ -149,6 +155,7 @@ export class BatchMigrationEngine {
   readonly #clock: () => number;
   readonly #retry: RetryPolicy;
   readonly #onBatch?: (progress: BatchProgress) => void;
+  readonly #totp?: TotpCarrier;
 
   constructor(deps: EngineDeps) {
     this.options = parseInput(engineOptionsSchema, deps.options ?? {});
@@ -157,6 +164,7 @@ export class BatchMigrationEngine {
     this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#clock = deps.clock ?? (() => performance.now());
     this.#onBatch = deps.onBatch;
+    this.#totp = deps.betterAuthSecret ? new TotpCarrier(deps.betterAuthSecret) : undefined;
     this.#retry = {
       maxRetries: this.options.maxRetries,
       baseDelayMs: this.options.retryBaseDelayMs,
@@ -319,6 +327,7 @@ export class BatchMigrationEngine {
       maxFailures: input.max_failures ?? 1000,
       budgetMs: Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs),
       clock: this.#clock,
+      totp: this.#totp,
     });
   }
 
@@ -379,6 +388,7 @@ export class BatchMigrationEngine {
       source: this.#source,
       rules,
       asOf,
+      totp: this.#totp,
       duplicates: { kind: "inline", rows },
     };
   }
@@ -389,6 +399,7 @@ export class BatchMigrationEngine {
       source: this.#source,
       rules: migration.config.rules,
       asOf: new Date(migration.config.as_of),
+      totp: this.#totp,
       duplicates: { kind: "table" },
     };
   }

@@ -7,6 +7,7 @@
 import type { SqlClient } from "../db/sql-client.ts";
 import type { MigrationRules } from "./config.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "./rules.ts";
+import type { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type PreflightRow, preflightStatement } from "./statements.ts";
 
@@ -36,6 +37,7 @@ export async function preflight(
     maxFailures: number;
     budgetMs: number;
     clock: () => number;
+    totp?: TotpCarrier;
   },
 ): Promise<PreflightResult> {
   const started = options.clock();
@@ -51,6 +53,7 @@ export async function preflight(
     source,
     rules: options.rules,
     asOf,
+    totp: options.totp,
     duplicates: { kind: "inline" as const, rows: duplicates },
   };
   const byReason: Record<string, number> = {};

@@ -54,6 +54,7 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
       db: await c.get(deps.sql),
       source: await c.get(BatchSourceToken),
       options: deps.options,
+      betterAuthSecret: (await c.get(ConfigToken)).env.BETTER_AUTH_SECRET,
     }));
   const supabase = deps.supabase;
   if (supabase) {
