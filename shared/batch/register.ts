@@ -64,7 +64,9 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
         db: await c.get(deps.sql),
         admin: (await c.get(supabase)).auth.admin,
         source: engine.source,
-        options: engine.options,
+        // The per-user original cannot write a Better Auth ban: it refuses banned users rather
+        // than let them in unbanned (the set-based engine carries the ban).
+        options: { ...engine.options, bannedUsers: "reject" },
       });
     });
   }

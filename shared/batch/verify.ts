@@ -153,7 +153,11 @@ export async function verifyMigration(
     );
     if (rows.length === 0) break;
     const ids: string[] = rows.map((row) => row.id);
-    const statement = await chunkStatement(source, ids, migration.config.as_of);
+    const statement = await chunkStatement(
+      source,
+      ids,
+      new Date(migration.config.as_of ?? migration.created_at).toISOString(),
+    );
     const chunk = await db.transaction(async (tx) => {
       await tx.query(NO_JIT);
       return (await tx.query<ChunkRow>(statement.sql, statement.params)).rows[0]!;

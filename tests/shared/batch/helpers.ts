@@ -101,3 +101,17 @@ export function invalidCount(n: number): number {
   for (let i = 1; i <= n; i++) if ([1, 2, 7].includes(i % 50)) count++;
   return count;
 }
+
+/**
+ * Deletes the seeded users of the kinds only the set-based engine carries (banned: n % 50 = 3,
+ * phone-only: n % 50 = 5), for the tests comparing it with the per-user original, which refuses
+ * them; tests/shared/batch/fidelity.test.ts covers those kinds. Returns how many were deleted.
+ */
+export async function dropKindsOnlyTheEngineCarries(db: SqlClient): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH gone AS (DELETE FROM auth.users WHERE phone IS NOT NULL OR banned_until IS NOT NULL
+                   RETURNING 1)
+     SELECT count(*) AS n FROM gone`,
+  );
+  return Number(rows[0]!.n);
+}
