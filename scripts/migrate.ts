@@ -16,6 +16,7 @@
  * Several `run`s may work on one migration at once (they share it through leases).
  * Exit code: 0 done, 1 failed or not finished, 2 usage error.
  */
+import { type Coverage, formatCoverage, mergeCoverage } from "../shared/batch/coverage.ts";
 import { parseArgs } from "node:util";
 import { BatchMigrationEngine, type RunResult } from "../shared/batch/engine.ts";
 import { LegacyTableSource } from "../shared/batch/legacy-source.ts";
@@ -215,6 +216,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
         result = await engine.validate(afterId ? { after_id: afterId } : {});
         if (json) io.out(`${JSON.stringify(result)}\n`);
         else {
+          io.out(formatCoverage(result.coverage));
           io.out(
             `checked ${result.checked}: ${result.would_migrate} would migrate, ` +
               `${result.would_skip} skip, ${result.invalid} invalid, ` +
@@ -233,6 +235,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     let migrationId = command === "resume" ? id : undefined;
     let result: RunResult;
     let batches = 0;
+    const coverage: Coverage = {};
     for (;;) {
       result = await engine.run({
         ...(migrationId !== undefined && { migration_id: migrationId }),
@@ -242,6 +245,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       });
       migrationId = result.migration_id;
       batches += result.batches;
+      mergeCoverage(coverage, result.coverage ?? {});
       if (
         result.done || ["failed", "rolled_back", "max_batches"].includes(result.stopped_because)
       ) {
@@ -253,10 +257,12 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       }
     }
     reporter.finish();
+    if (dryRun) result = { ...result, coverage };
     if (json) io.out(`${JSON.stringify(result)}\n`);
     else {
       io.out(summary(result));
       if (dryRun) {
+        io.out(formatCoverage(coverage));
         io.out(`  validation failures: ${result.failures?.length ?? 0}\n`);
         for (const f of (result.failures ?? []).slice(0, 20)) {
           io.out(`    ${f.id}  ${f.reason}${f.email ? `  ${f.email}` : ""}\n`);

@@ -48,7 +48,8 @@ import { rollbackMigration, type RollbackResult } from "./rollback.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN, TRANSIENT_EXHAUSTED } from "./rules.ts";
 import { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
-import type { ClassifyContext } from "./statements.ts";
+import { type ClassifyContext, coverageStatement } from "./statements.ts";
+import { type Coverage, mergeCoverage } from "./coverage.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
 
@@ -92,6 +93,8 @@ export interface RunResult {
   /** Dry run only: planned users (up to sampleSize) and every validation failure seen. */
   readonly sample?: Record<string, unknown>[];
   readonly failures?: DryRunFindings["failures"];
+  /** Dry run only: per source field, users having it, carried over, dropped and why. */
+  readonly coverage?: Coverage;
 }
 
 /** The plan-mode answer of both implementations (compared by the migrator). */
@@ -100,6 +103,11 @@ export interface NextBatchPlan {
   readonly after_id: string | null;
   readonly batch_size: number;
   readonly plan: BatchPlan;
+  /**
+   * Per source field of the batch: users having it, carried over, dropped and why (the
+   * set-based engine's report; the per-user original has none).
+   */
+  readonly coverage?: Coverage;
 }
 
 export interface BatchProgress {
@@ -191,6 +199,7 @@ export class BatchMigrationEngine {
     const leases: number[] = [];
     const sample: Record<string, unknown>[] = [];
     const failures: DryRunFindings["failures"] = [];
+    const coverage: Coverage = {};
     let stop: StopReason;
     let lastError: string | undefined;
     let averageBatchMs = 0;
@@ -256,6 +265,7 @@ export class BatchMigrationEngine {
           const room = Math.max(0, this.options.sampleSize - sample.length);
           sample.push(...outcome.findings.sample.slice(0, room));
           failures.push(...outcome.findings.failures);
+          mergeCoverage(coverage, outcome.findings.coverage);
         }
         if (this.#onBatch) {
           const current = await loadMigration(this.#db, migration.id);
@@ -293,7 +303,7 @@ export class BatchMigrationEngine {
         errors: migration.error_count,
       },
       ...(lastError !== undefined ? { last_error: lastError } : {}),
-      ...(dryRun ? { sample, failures } : {}),
+      ...(dryRun ? { sample, failures, coverage } : {}),
     };
   }
 
@@ -360,11 +370,18 @@ export class BatchMigrationEngine {
     const size = input.batch_size ?? migration?.batch_size ?? this.options.batchSize;
     const ids = await this.#source.idsAfter(after, size);
     const context = migration ? this.#classifyContext(migration) : await this.#preflightContext();
+    const scope = { kind: "ids" as const, ids };
+    const statement = await coverageStatement(context, scope);
+    const { rows } = await this.#db.query<{ coverage: Coverage }>(
+      statement.sql,
+      statement.params,
+    );
     return {
       migration_id: migration?.id ?? null,
       after_id: after,
       batch_size: size,
       plan: await planScope(this.#db, context, ids),
+      coverage: mergeCoverage({}, rows[0]?.coverage ?? {}),
     };
   }
 

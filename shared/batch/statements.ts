@@ -18,6 +18,7 @@ import {
   SKIP_REASONS,
 } from "./rules.ts";
 import type { SourceAdapter, SourceScope } from "./source.ts";
+import { type Coverage, coverageSql } from "./coverage.ts";
 import type { TotpCarrier } from "./mfa.ts";
 
 /** Collects bound parameters; every placeholder carries an explicit cast. */
@@ -148,6 +149,7 @@ export async function classificationCtes(
     WITH src AS MATERIALIZED (${relation.sql}),${dupsCte}
     cls AS (
       SELECT s.*, s.login_email AS email_lower,
+        coalesce(s.banned_until > ${asOf}::timestamptz, false) AS banned_now,
         CASE
         ${whens}
         END AS reason
@@ -445,6 +447,7 @@ export interface DryRunRow {
   readonly last_id: string | null;
   readonly failures: { id: string; email: string | null; reason: string }[];
   readonly sample: Record<string, unknown>[];
+  readonly coverage: Coverage;
 }
 
 /**
@@ -488,7 +491,8 @@ export async function dryRunStatement(
                                                     'reason', c.reason) ORDER BY c.id), '[]')
          FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})) AS failures,
       (SELECT coalesce(jsonb_agg(to_jsonb(sampled) ORDER BY sampled.id), '[]') FROM sampled)
-        AS sample`;
+        AS sample,
+      ${coverageSql()} AS coverage`;
   return { sql, params: params.values };
 }
 
@@ -498,6 +502,7 @@ export interface PreflightRow {
   readonly skipped: number;
   readonly by_reason: Record<string, number>;
   readonly failures: { id: string; email: string | null; reason: string }[];
+  readonly coverage: Coverage;
 }
 
 /** The pre-flight of one scope: classification only, nothing written anywhere. */
@@ -520,6 +525,17 @@ export async function preflightStatement(
       (SELECT coalesce(jsonb_agg(f ORDER BY f.id), '[]') FROM (
          SELECT c.id, c.email, c.reason FROM cls c
          WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})
-         ORDER BY c.id LIMIT ${limit}) f) AS failures`;
+         ORDER BY c.id LIMIT ${limit}) f) AS failures,
+      ${coverageSql()} AS coverage`;
   return { sql, params: params.values };
+}
+
+/** The field coverage of one scope (plan): classification only, nothing written. */
+export async function coverageStatement(
+  context: ClassifyContext,
+  scope: SourceScope,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  return { sql: `${ctes} SELECT ${coverageSql()} AS coverage`, params: params.values };
 }

@@ -80,6 +80,56 @@ for (const provider of sqlProviders()) {
         assert.deepEqual(rows, [{ error_code: "totp_not_carried" }]);
       });
 
+      await t.step("validate, dry run and plan report field coverage", async () => {
+        await resetTables(db);
+        await insertEveryKind(db, { to: N });
+        const refusing = new BatchMigrationEngine({ db, source: new SupabaseAuthSource(db) });
+        const withoutKey = await refusing.validate({});
+        assert.deepEqual(withoutKey.coverage.totp, {
+          source: 2,
+          carried: 0,
+          dropped: 2,
+          dropped_because: { totp_not_carried: 2 },
+          note: withoutKey.coverage.totp!.note,
+        });
+        const engine = new BatchMigrationEngine({
+          db,
+          source: new SupabaseAuthSource(db),
+          betterAuthSecret: SECRET,
+          options: { batchSize: 5 },
+        });
+        const validated = await engine.validate({});
+        const dry = await engine.run({ dry_run: true });
+        const plan = await engine.planNextBatch({ batch_size: N });
+        for (const coverage of [validated.coverage, dry.coverage!, plan.coverage!]) {
+          const c = (field: string) => {
+            const { source, carried, dropped, dropped_because } = coverage[field]!;
+            return { source, carried, dropped, dropped_because };
+          };
+          const all = (n: number) => ({ source: n, carried: n, dropped: 0, dropped_because: {} });
+          assert.deepEqual(c("phone"), all(4));
+          assert.deepEqual(c("anonymous"), all(2));
+          assert.deepEqual(c("role"), all(4));
+          assert.deepEqual(c("ban"), all(4));
+          assert.deepEqual(c("totp"), all(2));
+          assert.deepEqual(c("sso_identities"), all(2));
+          assert.deepEqual(c("identities"), all(6));
+          assert.deepEqual(c("invited_at"), all(2));
+          assert.deepEqual(c("mfa_unverified_factors"), {
+            source: 2,
+            carried: 0,
+            dropped: 2,
+            dropped_because: { unverified_factor_re_enrol: 2 },
+          });
+          assert.deepEqual(coverage.mfa_unverified_factors!.user_ids!.length, 2);
+          assert.deepEqual(c("mfa_webauthn_factors").dropped_because, {
+            webauthn_factor_re_enrol: 2,
+          });
+          assert.deepEqual(c("mfa_phone_factors").dropped_because, { phone_factor_re_enrol: 2 });
+          assert.equal(c("email").source, N - 6);
+        }
+      });
+
       await t.step("with it, every user of every kind migrates", async () => {
         await resetTables(db);
         await insertEveryKind(db, { to: N });

@@ -161,6 +161,9 @@ for (const provider of sqlProviders()) {
         assert.equal(verify.equal, true);
         const validate = await abstracted.fetch(post("/validate", {}));
         assert.equal(validate.status, 200);
+        const coverage = (await validate.json()).coverage;
+        assert.equal(coverage.email.source, coverage.email.carried + coverage.email.dropped);
+        assert.ok(coverage.email.dropped_because.already_migrated > 0);
         const rollback = await (await abstracted.fetch(
           post("/rollback", { migration_id: result.migration_id, confirm: true }),
         )).json();
