@@ -48,70 +48,75 @@ const FIELD_REASONS = {
   webauthn_factor: "webauthn_factor_re_enrol",
 } as const;
 
+const factorCount = (type: string, status?: string) =>
+  `(SELECT count(*) FROM jsonb_array_elements(coalesce(c.factors, '[]')) f
+    WHERE f ->> 'type' = '${type}'${status ? ` AND f ->> 'status' = '${status}'` : ""})`;
+const nonBlankText = (meta: string, key: string) =>
+  `(jsonb_typeof(${meta} -> '${key}') = 'string' AND btrim(${meta} ->> '${key}') <> '')`;
+const userMeta = "coalesce(c.raw_user_meta_data, 'null')";
+const appMeta = "coalesce(c.raw_app_meta_data, 'null')";
+const identity = (key: string) =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(c.identities) e
+           WHERE coalesce(e ->> '${key}', '') <> '')`;
+const socialCount = `(SELECT count(*) FROM jsonb_array_elements(c.identities) e
+                      WHERE e ->> 'provider' NOT LIKE 'sso:%')`;
+const ssoCount = `(SELECT count(*) FROM jsonb_array_elements(c.identities) e
+                   WHERE e ->> 'provider' LIKE 'sso:%')`;
+/** (field, weight: users or identities having it, reason of the field when migrated). */
+const FIELDS: readonly [string, string, string][] = [
+  ["email", "c.has_email::int", "NULL"],
+  ["email_verified", "(c.has_email AND c.email_confirmed_at IS NOT NULL)::int", "NULL"],
+  ["password", "(coalesce(c.encrypted_password, '') <> '')::int", "NULL"],
+  ["phone", "(c.phone_e164 IS NOT NULL)::int", "NULL"],
+  [
+    "phone_verified",
+    "(c.phone_e164 IS NOT NULL AND c.phone_confirmed_at IS NOT NULL)::int",
+    "NULL",
+  ],
+  ["anonymous", "coalesce(c.is_anonymous, false)::int", "NULL"],
+  ["role", `(${nonBlankText(appMeta, "role")} OR coalesce(c.is_super_admin, false))::int`, "NULL"],
+  ["ban", "c.banned_now::int", "NULL"],
+  [
+    "name",
+    `(${nonBlankText(userMeta, "full_name")} OR ${nonBlankText(userMeta, "name")} OR ${
+      identity("name")
+    })::int`,
+    "NULL",
+  ],
+  [
+    "image",
+    `(${nonBlankText(userMeta, "avatar_url")} OR ${nonBlankText(userMeta, "picture")} OR ${
+      identity("image")
+    })::int`,
+    "NULL",
+  ],
+  ["user_metadata", `(jsonb_typeof(${userMeta}) = 'object' AND ${userMeta} <> '{}')::int`, "NULL"],
+  ["app_metadata", `(jsonb_typeof(${appMeta}) = 'object' AND ${appMeta} <> '{}')::int`, "NULL"],
+  ["invited_at", "(c.invited_at IS NOT NULL)::int", "NULL"],
+  ["last_sign_in_at", "(c.last_sign_in_at IS NOT NULL)::int", "NULL"],
+  ["identities", `${socialCount}::int`, "NULL"],
+  ["sso_identities", `${ssoCount}::int`, "NULL"],
+  ["totp", "(c.totp_secret IS NOT NULL)::int", "NULL"],
+  [
+    "totp_additional_factors",
+    `greatest(${factorCount("totp", "verified")} - 1, 0)::int`,
+    `'${FIELD_REASONS.extra_totp}'`,
+  ],
+  [
+    "mfa_unverified_factors",
+    `${factorCount("totp", "unverified")}::int`,
+    `'${FIELD_REASONS.unverified}'`,
+  ],
+  ["mfa_phone_factors", `${factorCount("phone")}::int`, `'${FIELD_REASONS.phone_factor}'`],
+  ["mfa_webauthn_factors", `${factorCount("webauthn")}::int`, `'${FIELD_REASONS.webauthn_factor}'`],
+];
+
 /**
  * A scalar SQL sub-select giving the coverage object of the `cls` CTE of the statement it is
  * embedded in (cls.banned_now: banned at the migration's "now").
  */
 export function coverageSql(): string {
-  const count = (type: string, status?: string) =>
-    `(SELECT count(*) FROM jsonb_array_elements(coalesce(c.factors, '[]')) f
-      WHERE f ->> 'type' = '${type}'${status ? ` AND f ->> 'status' = '${status}'` : ""})`;
-  const text = (meta: string, key: string) =>
-    `(jsonb_typeof(${meta} -> '${key}') = 'string' AND btrim(${meta} ->> '${key}') <> '')`;
-  const um = "coalesce(c.raw_user_meta_data, 'null')";
-  const am = "coalesce(c.raw_app_meta_data, 'null')";
-  const identity = (key: string) =>
-    `EXISTS (SELECT 1 FROM jsonb_array_elements(c.identities) e
-             WHERE coalesce(e ->> '${key}', '') <> '')`;
-  const socialCount = `(SELECT count(*) FROM jsonb_array_elements(c.identities) e
-                        WHERE e ->> 'provider' NOT LIKE 'sso:%')`;
-  const ssoCount = `(SELECT count(*) FROM jsonb_array_elements(c.identities) e
-                     WHERE e ->> 'provider' LIKE 'sso:%')`;
-  // (field, weight: users or identities having it, reason of the field when migrated)
-  const fields: [string, string, string][] = [
-    ["email", "c.has_email::int", "NULL"],
-    ["email_verified", "(c.has_email AND c.email_confirmed_at IS NOT NULL)::int", "NULL"],
-    ["password", "(coalesce(c.encrypted_password, '') <> '')::int", "NULL"],
-    ["phone", "(c.phone_e164 IS NOT NULL)::int", "NULL"],
-    [
-      "phone_verified",
-      "(c.phone_e164 IS NOT NULL AND c.phone_confirmed_at IS NOT NULL)::int",
-      "NULL",
-    ],
-    ["anonymous", "coalesce(c.is_anonymous, false)::int", "NULL"],
-    ["role", `(${text(am, "role")} OR coalesce(c.is_super_admin, false))::int`, "NULL"],
-    ["ban", "c.banned_now::int", "NULL"],
-    [
-      "name",
-      `(${text(um, "full_name")} OR ${text(um, "name")} OR ${identity("name")})::int`,
-      "NULL",
-    ],
-    [
-      "image",
-      `(${text(um, "avatar_url")} OR ${text(um, "picture")} OR ${identity("image")})::int`,
-      "NULL",
-    ],
-    ["user_metadata", `(jsonb_typeof(${um}) = 'object' AND ${um} <> '{}')::int`, "NULL"],
-    ["app_metadata", `(jsonb_typeof(${am}) = 'object' AND ${am} <> '{}')::int`, "NULL"],
-    ["invited_at", "(c.invited_at IS NOT NULL)::int", "NULL"],
-    ["last_sign_in_at", "(c.last_sign_in_at IS NOT NULL)::int", "NULL"],
-    ["identities", `${socialCount}::int`, "NULL"],
-    ["sso_identities", `${ssoCount}::int`, "NULL"],
-    ["totp", "(c.totp_secret IS NOT NULL)::int", "NULL"],
-    [
-      "totp_additional_factors",
-      `greatest(${count("totp", "verified")} - 1, 0)::int`,
-      `'${FIELD_REASONS.extra_totp}'`,
-    ],
-    [
-      "mfa_unverified_factors",
-      `${count("totp", "unverified")}::int`,
-      `'${FIELD_REASONS.unverified}'`,
-    ],
-    ["mfa_phone_factors", `${count("phone")}::int`, `'${FIELD_REASONS.phone_factor}'`],
-    ["mfa_webauthn_factors", `${count("webauthn")}::int`, `'${FIELD_REASONS.webauthn_factor}'`],
-  ];
-  const values = fields.map(([field, weight, why]) => `('${field}', ${weight}, ${why})`).join(
+  const values = FIELDS.map(([field, weight, why]) => `('${field}', ${weight}, ${why})`).join(
     ",\n          ",
   );
   // A user counts as carrying its fields when it migrates now or this migration already wrote
@@ -177,7 +182,9 @@ export function mergeCoverage(into: Coverage, add: Coverage): Coverage {
 /** The report as a text table (the CLI): field, source, carried, dropped, why. */
 export function formatCoverage(coverage: Coverage): string {
   const lines = ["  field coverage (source → carried; dropped: why)"];
-  for (const [field, c] of Object.entries(coverage)) {
+  const rank = (field: string) => FIELDS.findIndex(([name]) => name === field);
+  const entries = Object.entries(coverage).sort(([a], [b]) => rank(a) - rank(b));
+  for (const [field, c] of entries) {
     const why = Object.entries(c.dropped_because).map(([reason, n]) => `${reason} ${n}`);
     lines.push(
       `    ${field.padEnd(24)} ${String(c.source).padStart(8)} → ${String(c.carried).padStart(8)}` +
