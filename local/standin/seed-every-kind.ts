@@ -10,7 +10,7 @@
  * identity_data, SSO identities as provider "sso:<provider uuid>" with is_sso_user.
  */
 import type { SqlClient } from "../../shared/db/sql-client.ts";
-import { DEMO_PASSWORDS } from "./seed-legacy-users.ts";
+import { DEMO_PASSWORDS } from "./demo-passwords.ts";
 import { NIL_UUID } from "./auth/users.ts";
 
 /** The password of every password user of this generator (its bcrypt hash is embedded). */
