@@ -235,8 +235,9 @@ function printTable(rows: Row[], cpu: Record<string, number>): void {
   }
 }
 
-async function postgresDatabase(adminUrl: string) {
-  const name = `em_bench_batch_${Deno.pid}`;
+/** A scratch database (dropped by `drop`) with the stand-in's auth schema and every migration. */
+export async function postgresDatabase(adminUrl: string, prefix = "em_bench_batch") {
+  const name = `${prefix}_${Deno.pid}`;
   const admin = openPostgres({ url: adminUrl, max: 1 });
   await admin.exec(`DROP DATABASE IF EXISTS ${name}`);
   await admin.exec(`CREATE DATABASE ${name}`);

@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
   coordinator: async () => (await import("./coordinator.ts")).run(),
   batch: async () => (await import("./batch.ts")).run(),
   devserver: async () => (await import("./devserver.ts")).run(),
+  fidelity: async () => (await import("./fidelity.ts")).run(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);
