@@ -49,6 +49,7 @@ import {
   PasswordPolicyToken,
   ReconcileToken,
   SupabaseAuthServiceToken,
+  TotpLoginStepToken,
 } from "./tokens.ts";
 import { UserSync } from "./user-sync.ts";
 
@@ -142,6 +143,13 @@ export function registerAuth(
         : undefined,
     });
   });
+
+  container.register(TotpLoginStepToken, async (c) => ({
+    auth: await c.get(BetterAuthToken),
+    db: await c.get(SqlToken),
+    signing: await c.get(AccessTokenSigningToken),
+    rateLimiter: new LoginRateLimiter(await c.get(SqlToken), options.rateLimits),
+  }));
 
   container.register(BetterAuthServiceToken, async (c) =>
     new BetterAuthService({
