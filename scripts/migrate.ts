@@ -16,7 +16,12 @@
  * Several `run`s may work on one migration at once (they share it through leases).
  * Exit code: 0 done, 1 failed or not finished, 2 usage error.
  */
-import { type Coverage, formatCoverage, mergeCoverage } from "../shared/batch/coverage.ts";
+import {
+  type Coverage,
+  emptyCoverage,
+  formatCoverage,
+  mergeCoverage,
+} from "../shared/batch/coverage.ts";
 import { parseArgs } from "node:util";
 import { BatchMigrationEngine, type RunResult } from "../shared/batch/engine.ts";
 import { LegacyTableSource } from "../shared/batch/legacy-source.ts";
@@ -235,7 +240,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     let migrationId = command === "resume" ? id : undefined;
     let result: RunResult;
     let batches = 0;
-    const coverage: Coverage = {};
+    const coverage: Coverage = emptyCoverage();
     for (;;) {
       result = await engine.run({
         ...(migrationId !== undefined && { migration_id: migrationId }),

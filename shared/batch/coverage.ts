@@ -160,6 +160,15 @@ function emptyField(): FieldCoverage {
   return { source: 0, carried: 0, dropped: 0, dropped_because: {} };
 }
 
+/** Every field at zero, so a report lists the fields no source user has too. */
+export function emptyCoverage(): Coverage {
+  return Object.fromEntries(FIELDS.map(([field]) => {
+    const value = emptyField();
+    if (COVERAGE_NOTES[field]) value.note = COVERAGE_NOTES[field];
+    return [field, value];
+  }));
+}
+
 /** Sums two coverage reports (batches of one run), keeping at most COVERAGE_ID_CAP ids. */
 export function mergeCoverage(into: Coverage, add: Coverage): Coverage {
   for (const [field, value] of Object.entries(add)) {

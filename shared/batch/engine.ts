@@ -49,7 +49,7 @@ import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN, TRANSIENT_EXHAUSTED } from "./rul
 import { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type ClassifyContext, coverageStatement } from "./statements.ts";
-import { type Coverage, mergeCoverage } from "./coverage.ts";
+import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
 
@@ -199,7 +199,7 @@ export class BatchMigrationEngine {
     const leases: number[] = [];
     const sample: Record<string, unknown>[] = [];
     const failures: DryRunFindings["failures"] = [];
-    const coverage: Coverage = {};
+    const coverage: Coverage = emptyCoverage();
     let stop: StopReason;
     let lastError: string | undefined;
     let averageBatchMs = 0;
@@ -381,7 +381,7 @@ export class BatchMigrationEngine {
       after_id: after,
       batch_size: size,
       plan: await planScope(this.#db, context, ids),
-      coverage: mergeCoverage({}, rows[0]?.coverage ?? {}),
+      coverage: mergeCoverage(emptyCoverage(), rows[0]?.coverage ?? {}),
     };
   }
 

@@ -7,7 +7,7 @@
 import type { SqlClient } from "../db/sql-client.ts";
 import type { MigrationRules } from "./config.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "./rules.ts";
-import { type Coverage, mergeCoverage } from "./coverage.ts";
+import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import type { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type PreflightRow, preflightStatement } from "./statements.ts";
@@ -61,7 +61,7 @@ export async function preflight(
   };
   const byReason: Record<string, number> = {};
   const failures: PreflightRow["failures"] = [];
-  const coverage: Coverage = {};
+  const coverage: Coverage = emptyCoverage();
   let checked = 0;
   let wouldMigrate = 0;
   let wouldSkip = 0;

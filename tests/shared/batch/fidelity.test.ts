@@ -115,6 +115,7 @@ for (const provider of sqlProviders()) {
           assert.deepEqual(c("sso_identities"), all(2));
           assert.deepEqual(c("identities"), all(6));
           assert.deepEqual(c("invited_at"), all(2));
+          assert.deepEqual(c("totp_additional_factors"), all(0), "fields nobody has are listed");
           assert.deepEqual(c("mfa_unverified_factors"), {
             source: 2,
             carried: 0,
