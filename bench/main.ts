@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
   devserver: async () => (await import("./devserver.ts")).run(),
   runtime: async () => (await import("./runtime.ts")).run(),
   sync: async () => (await import("./sync.ts")).run(),
+  fidelity: async () => (await import("./fidelity.ts")).run(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

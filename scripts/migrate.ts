@@ -16,6 +16,12 @@
  * Several `run`s may work on one migration at once (they share it through leases).
  * Exit code: 0 done, 1 failed or not finished, 2 usage error.
  */
+import {
+  type Coverage,
+  emptyCoverage,
+  formatCoverage,
+  mergeCoverage,
+} from "../shared/batch/coverage.ts";
 import { parseArgs } from "node:util";
 import { BatchMigrationEngine, type RunResult } from "../shared/batch/engine.ts";
 import { LegacyTableSource } from "../shared/batch/legacy-source.ts";
@@ -218,6 +224,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
     const engine = new BatchMigrationEngine({
       db,
       source,
+      betterAuthSecret: Deno.env.get("BETTER_AUTH_SECRET"),
       // No wall-clock limit from a terminal: the loop below runs until the migration is done.
       options: {
         budgetMs: 3_600_000,
@@ -279,6 +286,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
         result = await engine.validate(afterId ? { after_id: afterId } : {});
         if (json) io.out(`${JSON.stringify(result)}\n`);
         else {
+          io.out(formatCoverage(result.coverage));
           io.out(
             `checked ${result.checked}: ${result.would_migrate} would migrate, ` +
               `${result.would_skip} skip, ${result.invalid} invalid, ` +
@@ -307,6 +315,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       elapsedMs: 0,
     };
     let lastWait = "";
+    const coverage: Coverage = emptyCoverage();
     for (;;) {
       if (io.signal?.aborted) {
         io.err(
@@ -326,6 +335,7 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       migrationId = result.migration_id;
       batches += result.batches;
       addRun(worker, result);
+      mergeCoverage(coverage, result.coverage ?? {});
       if (
         result.done ||
         ["failed", "rolled_back", "max_batches", "paused"].includes(result.stopped_because)
@@ -345,10 +355,12 @@ export async function main(args: readonly string[], io: CliIo = defaultIo): Prom
       }
     }
     reporter.finish();
+    if (dryRun) result = { ...result, coverage };
     if (json) io.out(`${JSON.stringify(result)}\n`);
     else {
       io.out(summary(result, worker));
       if (dryRun) {
+        io.out(formatCoverage(coverage));
         io.out(`  validation failures: ${result.failures?.length ?? 0}\n`);
         for (const f of (result.failures ?? []).slice(0, 20)) {
           io.out(`    ${f.id}  ${f.reason}${f.email ? `  ${f.email}` : ""}\n`);

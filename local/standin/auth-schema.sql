@@ -79,6 +79,37 @@ CREATE TABLE IF NOT EXISTS auth.identities (
 CREATE INDEX IF NOT EXISTS identities_user_id_idx ON auth.identities (user_id);
 CREATE INDEX IF NOT EXISTS identities_email_idx ON auth.identities (email text_pattern_ops);
 
+-- auth.mfa_factors as GoTrue's migrations create it (supabase/auth migrations/
+-- 20221003041349_add_mfa_schema.up.sql, phone factors from 20240729123726_add_mfa_phone_config,
+-- last_challenged_at from 20240802193726). `secret` holds the TOTP key as pquerna/otp's base32
+-- string (internal/api/mfa.go enrollTOTPFactor → models.Factor.SetSecret), or an encrypted JSON
+-- envelope when GOTRUE_SECURITY_DB_ENCRYPTION is on.
+DO $$
+BEGIN
+  CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+DO $$
+BEGIN
+  CREATE TYPE auth.factor_status AS ENUM ('unverified', 'verified');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+CREATE TABLE IF NOT EXISTS auth.mfa_factors (
+  id                 uuid NOT NULL PRIMARY KEY,
+  user_id            uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+  friendly_name      text,
+  factor_type        auth.factor_type NOT NULL,
+  status             auth.factor_status NOT NULL,
+  created_at         timestamptz NOT NULL,
+  updated_at         timestamptz NOT NULL,
+  secret             text,
+  phone              text,
+  last_challenged_at timestamptz UNIQUE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS mfa_factors_user_friendly_name_unique
+  ON auth.mfa_factors (friendly_name, user_id) WHERE trim(friendly_name) <> '';
+CREATE INDEX IF NOT EXISTS mfa_factors_user_id_idx ON auth.mfa_factors (user_id);
+
 CREATE TABLE IF NOT EXISTS auth.sessions (
   id           uuid NOT NULL PRIMARY KEY,
   user_id      uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,

@@ -9,31 +9,36 @@
  * password: n % 3 = 1 → "password123", 2 → "Demo-Passw0rd!", 0 → "correct horse battery staple"
  * (so demo@example.com, user 1, signs in with "password123").
  *
- * Deliberately invalid rows (about 2.5 %, at least one of each kind once there are 10 users):
+ * Deliberately awkward rows (about 2.5 %, at least one of each kind once there are 10 users):
  * - bad_email: an address that fails any email validator ("grace.hall(at)example.com", ...);
- * - missing_email: a phone-only user (email NULL);
- * - banned: banned_until a century ahead (ban_duration "876000h");
+ * - missing_email: a phone-only user (email NULL) — migrated as a phone user;
+ * - banned: banned_until a century ahead (ban_duration "876000h") — migrated as a Better Auth ban;
  * - deleted: deleted_at set (soft-deleted, address kept as older projects have them);
  * - duplicate_email_case: the same address as the previous user in different case (and the
  *   same password), which Supabase's case-sensitive unique index lets through.
  * Also realistic but valid: unconfirmed addresses, OAuth-only users (Google, empty
  * encrypted_password), users with an email and a GitHub identity, and users with NULL metadata.
+ * Then, for datasets of EVERY_KIND_MIN_USERS or more, two users of every kind of
+ * seed-every-kind.ts (kind-<n>@example.com, password
+ * "password123"): phone-only, phone + password, anonymous, TOTP (verified and not), phone and
+ * WebAuthn factors, admins, bans with and without expiry, Google, GitHub, an unconfigured
+ * provider (Keycloak), SSO, invited.
  */
 import type { SqlClient } from "../../shared/db/sql-client.ts";
 import type { Seeder } from "./seed.ts";
 import { NIL_UUID } from "./auth/users.ts";
+import { DEMO_PASSWORDS } from "./demo-passwords.ts";
+import { insertEveryKind, KINDS } from "./seed-every-kind.ts";
 
-export const DEMO_PASSWORDS = [
-  { password: "password123", hash: "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH." },
-  {
-    password: "Demo-Passw0rd!",
-    hash: "$2a$10$1tR9GWSyH89Phuq9/ivNz.ucjytwFxqg8Ve.zFqPXHqRA1CtFijEy",
-  },
-  {
-    password: "correct horse battery staple",
-    hash: "$2a$10$Rlm/TAWMTm7e9aY1oVWS2O7XjGdkqcqgTn1Xg0UYqy6nN85h0IJQG",
-  },
-] as const;
+/** Users of seed-every-kind.ts the dev seed adds: two of each kind. */
+export const EVERY_KIND_SEEDED = KINDS.length * 2;
+/**
+ * The every-kind users come with datasets of at least this many users (the dev server's
+ * default 1,000), so the small stacks tests start keep their exact user counts.
+ */
+export const EVERY_KIND_MIN_USERS = 100;
+
+export { DEMO_PASSWORDS };
 
 /** The first seeded user, for copy-paste examples. */
 export const DEMO_ACCOUNT = { email: "demo@example.com", password: "password123" } as const;
@@ -450,9 +455,12 @@ export const legacyUsersSeeder: Seeder = {
   async seed(tx, context) {
     const dataset = generateLegacyUsers(context.userCount, context.random);
     await insertLegacyDataset(tx, dataset);
+    const everyKind = context.userCount >= EVERY_KIND_MIN_USERS ? EVERY_KIND_SEEDED : 0;
+    if (everyKind > 0) await insertEveryKind(tx, { to: everyKind });
     context.log(
-      `seeded ${dataset.users.length} legacy Supabase users (${dataset.invalid.size} deliberately invalid)`,
+      `seeded ${dataset.users.length} legacy Supabase users (${dataset.invalid.size} deliberately ` +
+        `awkward) and ${everyKind} of every kind (kind-<n>@example.com)`,
     );
-    return dataset.summary;
+    return { ...dataset.summary, every_kind: everyKind };
   },
 };

@@ -66,6 +66,12 @@ export interface TokenSubject {
   /** The Better Auth session token: returned as the refresh token. */
   readonly sessionToken: string;
   readonly authenticatedAt: Date;
+  /**
+   * After a second factor (totp-login-step.ts): "aal2" with the factor first in `amr`, as
+   * GoTrue's tokens after /factors/{id}/verify (supabase/auth internal/models/sessions.go
+   * CalculateAALAndAMR). Default: a password login, aal1.
+   */
+  readonly secondFactor?: "totp";
 }
 
 /** Mints the access token of a Better Auth session, in the response contract's shape. */
@@ -87,8 +93,11 @@ export async function issueSessionTokens(
     app_metadata: { provider: "email", providers: ["email"], ...subject.appMetadata },
     user_metadata: subject.userMetadata,
     role: "authenticated",
-    aal: "aal1",
-    amr: [{ method: "password", timestamp: Math.floor(subject.authenticatedAt.getTime() / 1000) }],
+    aal: subject.secondFactor ? "aal2" : "aal1",
+    amr: [
+      ...(subject.secondFactor ? [{ method: subject.secondFactor, timestamp: issuedAt }] : []),
+      { method: "password", timestamp: Math.floor(subject.authenticatedAt.getTime() / 1000) },
+    ],
     session_id: subject.sessionId,
     is_anonymous: false,
   };

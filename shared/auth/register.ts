@@ -40,6 +40,7 @@ import {
   PasswordPolicyToken,
   ReconcileToken,
   SupabaseAuthServiceToken,
+  TotpLoginStepToken,
 } from "./tokens.ts";
 import { UserSync } from "./user-sync.ts";
 import { SyncCompletionToken } from "../sync/tokens.ts";
@@ -83,6 +84,13 @@ export function registerAuth(
         : undefined,
     });
   });
+
+  container.register(TotpLoginStepToken, async (c) => ({
+    auth: await c.get(BetterAuthToken),
+    db: await c.get(SqlToken),
+    signing: await c.get(AccessTokenSigningToken),
+    rateLimiter: new LoginRateLimiter(await c.get(SqlToken), options.rateLimits),
+  }));
 
   container.register(BetterAuthServiceToken, async (c) =>
     new BetterAuthService({

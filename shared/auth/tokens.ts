@@ -1,6 +1,7 @@
 /**
  * DI tokens of the auth area. The lead wires registerAuth() (register.ts) into the app container.
  */
+import type { TotpLoginStepDeps } from "./totp-login-step.ts";
 import { token } from "../di/container.ts";
 import type { AccessTokenSigning, AccessTokenVerifierConfig } from "./access-tokens.ts";
 import type { BetterAuthInstance } from "./better-auth.ts";
@@ -33,3 +34,5 @@ export const ReconcileToken = token<
 );
 /** The two services behind the signup/login handlers (handlers.ts): original and abstracted. */
 export const AuthHandlerServicesToken = token<AuthHandlerServices>("auth.handlerServices");
+/** The TOTP second step of a Better Auth login (totp-login-step.ts). */
+export const TotpLoginStepToken = token<TotpLoginStepDeps>("auth.totpLoginStep");

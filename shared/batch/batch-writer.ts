@@ -5,6 +5,7 @@
  * are always in the same transaction, so no split ever leaves half a user behind.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { type Coverage, mergeCoverage } from "./coverage.ts";
 import {
   addBatchToMigration,
   addCounts,
@@ -34,6 +35,7 @@ import {
 export interface DryRunFindings {
   readonly sample: Record<string, unknown>[];
   readonly failures: { id: string; email: string | null; reason: string }[];
+  readonly coverage: Coverage;
 }
 
 /**
@@ -99,14 +101,15 @@ async function applyScope(
         skipped: row.skipped - row.already_ours,
         errors: row.rejected,
       },
-      findings: { sample: row.sample, failures: row.failures },
+      findings: { sample: row.sample, failures: row.failures, coverage: row.coverage },
       lastId: row.last_id,
     };
   }
   const row = (await tx.query<WriteCounts>(statement.sql, statement.params)).rows[0]!;
   const complete = row.users_inserted === row.to_migrate &&
     row.tracking_inserted === row.to_migrate && row.status_upserted === row.to_migrate &&
-    row.accounts_inserted === row.accounts_expected;
+    row.accounts_inserted === row.accounts_expected &&
+    row.two_factor_inserted === row.two_factor_expected;
   if (!complete) throw new IncompleteBatchError(row);
   return { counts: writeCountsToBatch(row), lastId: row.last_id };
 }
@@ -156,6 +159,7 @@ export async function bisectLease(
   let succeeded = 0;
   const sample: Record<string, unknown>[] = [];
   const validationFailures: DryRunFindings["failures"] = [];
+  const coverage: Coverage = {};
   const failed: { id: string; error: StoredError }[] = [];
 
   const attempt = async (part: readonly string[]): Promise<void> => {
@@ -175,6 +179,7 @@ export async function bisectLease(
       if (result.findings) {
         sample.push(...result.findings.sample);
         validationFailures.push(...result.findings.failures);
+        mergeCoverage(coverage, result.findings.coverage);
       }
     } catch (error) {
       // Not this part's fault: stop bisecting and let the engine handle it.
@@ -253,6 +258,7 @@ export async function bisectLease(
             ...validationFailures,
             ...failed.map((f) => ({ id: f.id, email: null, reason: WRITE_FAILED })),
           ],
+          coverage,
         }
         : undefined,
     },

@@ -31,7 +31,7 @@ export const engineOptionsSchema = z.object({
   /** Soft-deleted source users (auth.users.deleted_at): recorded as errors, or migrated. */
   deletedUsers: z.enum(["reject", "migrate"]).default("reject"),
   /** Users banned at migration time (banned_until in the future). */
-  bannedUsers: z.enum(["reject", "migrate"]).default("reject"),
+  bannedUsers: z.enum(["reject", "migrate"]).default("migrate"),
   /** Two source users with the same lower-cased email: reject the later ones, or all of them. */
   duplicateEmails: z.enum(["reject_later", "reject_all"]).default("reject_later"),
   /** How many planned users a dry run returns as a sample. */

@@ -46,8 +46,10 @@ import { preflight, type PreflightResult } from "./preflight.ts";
 import { describeError, RetriesExhaustedError, type RetryPolicy, withRetry } from "./retry.ts";
 import { rollbackMigration, type RollbackResult } from "./rollback.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN, TRANSIENT_EXHAUSTED } from "./rules.ts";
+import { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
-import type { ClassifyContext } from "./statements.ts";
+import { type ClassifyContext, coverageStatement } from "./statements.ts";
+import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
 import { cpuOrElapsedMs } from "../runtime/cpu.ts";
@@ -112,6 +114,8 @@ export interface RunResult {
   /** Dry run only: planned users (up to sampleSize) and every validation failure seen. */
   readonly sample?: Record<string, unknown>[];
   readonly failures?: DryRunFindings["failures"];
+  /** Dry run only: per source field, users having it, carried over, dropped and why. */
+  readonly coverage?: Coverage;
 }
 
 /** The plan-mode answer of both implementations (compared by the migrator). */
@@ -120,6 +124,11 @@ export interface NextBatchPlan {
   readonly after_id: string | null;
   readonly batch_size: number;
   readonly plan: BatchPlan;
+  /**
+   * Per source field of the batch: users having it, carried over, dropped and why (the
+   * set-based engine's report; the per-user original has none).
+   */
+  readonly coverage?: Coverage;
 }
 
 export interface BatchProgress {
@@ -145,6 +154,11 @@ export interface EngineDeps {
   readonly workerId?: string;
   /** Called after every batch (the CLI's progress bar). */
   readonly onBatch?: (progress: BatchProgress) => void;
+  /**
+   * BETTER_AUTH_SECRET: verified TOTP factors are carried encrypted with it (mfa.ts). Without it
+   * their users are refused (totp_not_carried), never migrated without the second factor.
+   */
+  readonly betterAuthSecret?: string;
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
   /** CPU milliseconds (default shared/runtime/cpu.ts: process CPU, else elapsed time). */
@@ -176,6 +190,7 @@ export class BatchMigrationEngine {
   readonly #retry: RetryPolicy;
   readonly #onBatch?: (progress: BatchProgress) => void;
   readonly #gate?: BatchGate;
+  readonly #totp?: TotpCarrier;
 
   constructor(deps: EngineDeps) {
     this.options = parseInput(engineOptionsSchema, deps.options ?? {});
@@ -186,6 +201,7 @@ export class BatchMigrationEngine {
     this.#cpuClock = deps.cpuClock ?? cpuOrElapsedMs;
     this.#onBatch = deps.onBatch;
     this.#gate = deps.gate;
+    this.#totp = deps.betterAuthSecret ? new TotpCarrier(deps.betterAuthSecret) : undefined;
     this.#retry = {
       maxRetries: this.options.maxRetries,
       baseDelayMs: this.options.retryBaseDelayMs,
@@ -213,6 +229,7 @@ export class BatchMigrationEngine {
     const leases: number[] = [];
     const sample: Record<string, unknown>[] = [];
     const failures: DryRunFindings["failures"] = [];
+    const coverage: Coverage = emptyCoverage();
     let stop: StopReason;
     let lastError: string | undefined;
     let averageBatchMs = 0;
@@ -310,6 +327,7 @@ export class BatchMigrationEngine {
           const room = Math.max(0, this.options.sampleSize - sample.length);
           sample.push(...outcome.findings.sample.slice(0, room));
           failures.push(...outcome.findings.failures);
+          mergeCoverage(coverage, outcome.findings.coverage);
         }
         if (this.#onBatch) {
           const current = await loadMigration(this.#db, migration.id);
@@ -348,7 +366,7 @@ export class BatchMigrationEngine {
       },
       ...(lastError !== undefined ? { last_error: lastError } : {}),
       ...(heldBy !== undefined ? { held_by: heldBy } : {}),
-      ...(dryRun ? { sample, failures } : {}),
+      ...(dryRun ? { sample, failures, coverage } : {}),
     };
   }
 
@@ -382,6 +400,7 @@ export class BatchMigrationEngine {
       maxFailures: input.max_failures ?? 1000,
       budgetMs: Math.min(input.budget_ms ?? this.options.budgetMs, this.options.budgetMs),
       clock: this.#clock,
+      totp: this.#totp,
     });
   }
 
@@ -414,11 +433,18 @@ export class BatchMigrationEngine {
     const size = input.batch_size ?? migration?.batch_size ?? this.options.batchSize;
     const ids = await this.#source.idsAfter(after, size);
     const context = migration ? this.#classifyContext(migration) : await this.#preflightContext();
+    const scope = { kind: "ids" as const, ids };
+    const statement = await coverageStatement(context, scope);
+    const { rows } = await this.#db.query<{ coverage: Coverage }>(
+      statement.sql,
+      statement.params,
+    );
     return {
       migration_id: migration?.id ?? null,
       after_id: after,
       batch_size: size,
       plan: await planScope(this.#db, context, ids),
+      coverage: mergeCoverage(emptyCoverage(), rows[0]?.coverage ?? {}),
     };
   }
 
@@ -442,6 +468,7 @@ export class BatchMigrationEngine {
       source: this.#source,
       rules,
       asOf,
+      totp: this.#totp,
       duplicates: { kind: "inline", rows },
     };
   }
@@ -452,6 +479,7 @@ export class BatchMigrationEngine {
       source: this.#source,
       rules: migration.config.rules,
       asOf: new Date(migration.config.as_of),
+      totp: this.#totp,
       duplicates: { kind: "table" },
     };
   }

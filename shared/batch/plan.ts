@@ -24,6 +24,19 @@ export interface PlannedUserRow {
   readonly appMetadata: Record<string, unknown>;
   /** ISO-8601 UTC with milliseconds. */
   readonly createdAt: string;
+  // The admin, anonymous, phone-number and two-factor plugin fields, present only when they
+  // differ from the column defaults (so a plain user's row reads the same on both paths).
+  readonly role?: string;
+  readonly banned?: true;
+  readonly banReason?: string;
+  /** Absent for a ban without expiry. */
+  readonly banExpires?: string;
+  readonly isAnonymous?: true;
+  readonly phoneNumber?: string;
+  readonly phoneNumberVerified?: boolean;
+  readonly twoFactorEnabled?: true;
+  readonly invitedAt?: string;
+  readonly lastSignInAt?: string;
 }
 
 export interface PlannedUser {
@@ -51,6 +64,7 @@ interface PlanRow {
   app_metadata: Record<string, unknown> | null;
   created_at: string | null;
   accounts: PlannedAccount[] | null;
+  extras: Partial<PlannedUserRow> | null;
 }
 
 export function plannedUserFromRow(row: PlanRow): PlannedUser {
@@ -68,6 +82,7 @@ export function plannedUserFromRow(row: PlanRow): PlannedUser {
       userMetadata: row.user_metadata!,
       appMetadata: row.app_metadata!,
       createdAt: row.created_at!,
+      ...row.extras,
     },
     accounts: row.accounts ?? [],
   };

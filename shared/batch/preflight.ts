@@ -7,6 +7,8 @@
 import type { SqlClient } from "../db/sql-client.ts";
 import type { MigrationRules } from "./config.ts";
 import { EMAIL_PATTERN, PASSWORD_HASH_PATTERN } from "./rules.ts";
+import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
+import type { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type PreflightRow, preflightStatement } from "./statements.ts";
 
@@ -24,6 +26,8 @@ export interface PreflightResult {
   readonly complete: boolean;
   /** Pass as after_id to continue when the budget ran out. */
   readonly next_after_id: string | null;
+  /** Per source field: how many users have it, how many will carry it over, why not. */
+  readonly coverage: Coverage;
 }
 
 export async function preflight(
@@ -36,6 +40,7 @@ export async function preflight(
     maxFailures: number;
     budgetMs: number;
     clock: () => number;
+    totp?: TotpCarrier;
   },
 ): Promise<PreflightResult> {
   const started = options.clock();
@@ -51,10 +56,12 @@ export async function preflight(
     source,
     rules: options.rules,
     asOf,
+    totp: options.totp,
     duplicates: { kind: "inline" as const, rows: duplicates },
   };
   const byReason: Record<string, number> = {};
   const failures: PreflightRow["failures"] = [];
+  const coverage: Coverage = emptyCoverage();
   let checked = 0;
   let wouldMigrate = 0;
   let wouldSkip = 0;
@@ -80,6 +87,7 @@ export async function preflight(
       byReason[reason] = (byReason[reason] ?? 0) + n;
     }
     failures.push(...row.failures);
+    mergeCoverage(coverage, row.coverage);
     after = upper;
     if (ids.length < options.batchSize) {
       complete = true;
@@ -97,5 +105,6 @@ export async function preflight(
     failures,
     complete,
     next_after_id: complete ? null : after,
+    coverage,
   };
 }

@@ -57,6 +57,7 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
       options: deps.options,
       // Operator levers (pause, throttle, window, emergency rollback) before every batch.
       gate: new BatchLevers(await c.get(deps.sql)),
+      betterAuthSecret: (await c.get(ConfigToken)).env.BETTER_AUTH_SECRET,
     }));
   const supabase = deps.supabase;
   if (supabase) {
@@ -66,7 +67,9 @@ export function registerBatch(container: Container, deps: BatchDependencies): Co
         db: await c.get(deps.sql),
         admin: (await c.get(supabase)).auth.admin,
         source: engine.source,
-        options: engine.options,
+        // The per-user original cannot write a Better Auth ban: it refuses banned users rather
+        // than let them in unbanned (the set-based engine carries the ban).
+        options: { ...engine.options, bannedUsers: "reject" },
       });
     });
   }

@@ -279,8 +279,9 @@ export const MIGRATE_BATCH_POLICY: MigratorPolicy = {
     if (MIGRATE_BATCH_POLICY.classify(req).name !== "batch.run") return undefined;
     return requestedEngine(body) === "per_user" ? "original" : "abstracted";
   },
-  // Timings differ between any two runs.
-  volatilePaths: ["elapsed_ms"],
+  // Timings differ between any two runs. The field-coverage report is the set-based engine's
+  // alone (the per-user original carries fewer fields and reports none).
+  volatilePaths: ["elapsed_ms", "coverage"],
 };
 
 /** The `engine` field of a run's JSON body, if it names one (validation is the route's job). */

@@ -39,8 +39,10 @@ export const REJECT_REASONS = [
   "invalid_password_hash",
   "duplicate_email",
   "email_exists_in_target",
+  "phone_exists_in_target",
   "duplicate_provider_identity",
   "identity_exists_in_target",
+  "totp_not_carried",
 ] as const;
 
 export type SkipReason = (typeof SKIP_REASONS)[number];
@@ -58,7 +60,7 @@ export const REASON_MESSAGES: Readonly<Record<SkipReason | RejectReason, string>
   already_in_target: "a Better Auth user with this id already exists",
   signup_in_flight:
     "a dual-write signup of this user is in progress (it writes Better Auth itself)",
-  missing_email: "required field email is missing",
+  missing_email: "user has no email, no phone and is not anonymous: nothing to sign in with",
   missing_created_at: "required field created_at is missing",
   invalid_email: "email is not a valid address",
   deleted_user: "user is soft-deleted in the source",
@@ -66,8 +68,12 @@ export const REASON_MESSAGES: Readonly<Record<SkipReason | RejectReason, string>
   invalid_password_hash: "encrypted_password is not a bcrypt hash",
   duplicate_email: "another source user has the same email (case-insensitive)",
   email_exists_in_target: "a different Better Auth user already has this email",
+  phone_exists_in_target: "a different Better Auth user already has this phone number",
   duplicate_provider_identity: "user has two identities of the same provider",
   identity_exists_in_target: "an identity of this user is linked to another Better Auth user",
+  totp_not_carried: "user has a verified TOTP factor that cannot be carried (no " +
+    "BETTER_AUTH_SECRET, or the secret is encrypted with GoTrue's key): refused rather than " +
+    "migrated without its second factor",
 };
 
 export function actionOf(reason: string | null): PlanAction {

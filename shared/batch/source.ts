@@ -12,11 +12,18 @@ import type { MigrationRules } from "./config.ts";
  * id uuid, email text, encrypted_password text, email_confirmed_at timestamptz,
  * raw_user_meta_data jsonb, raw_app_meta_data jsonb, created_at timestamptz,
  * deleted_at timestamptz, banned_until timestamptz,
- * identities jsonb (array of {provider, provider_id, created_at}, email/phone identities excluded).
+ * identities jsonb (array of {provider, provider_id, created_at, name, image}, email/phone
+ * identities excluded), and, where the source has them (NULL otherwise): phone text,
+ * phone_confirmed_at timestamptz, is_anonymous boolean, is_super_admin boolean,
+ * invited_at timestamptz, last_sign_in_at timestamptz, is_sso_user boolean,
+ * factors jsonb (MFA factors in enrolment order: {type, status, secret}; the secret never leaves
+ * the database).
  */
 export const NORMALIZED_RECORD_TYPE = "id uuid, email text, encrypted_password text, " +
   "email_confirmed_at timestamptz, raw_user_meta_data jsonb, raw_app_meta_data jsonb, " +
-  "created_at timestamptz, deleted_at timestamptz, banned_until timestamptz, identities jsonb";
+  "created_at timestamptz, deleted_at timestamptz, banned_until timestamptz, identities jsonb, " +
+  "phone text, phone_confirmed_at timestamptz, is_anonymous boolean, is_super_admin boolean, " +
+  "invited_at timestamptz, last_sign_in_at timestamptz, is_sso_user boolean, factors jsonb";
 
 /** A keyset range of source ids: (lower, upper]; null bounds are open (-inf / +inf). */
 export interface KeyRange {
@@ -62,6 +69,11 @@ export interface SourceAdapter {
   idsInRange(range: KeyRange): Promise<string[]>;
   /** The normalized rows of a scope, as SQL for the target database ($firstParam onwards). */
   relation(scope: SourceScope, firstParam: number): Promise<SourceRelation>;
+  /**
+   * The secret of each user's first verified TOTP factor in a scope (plaintext base32 secrets
+   * only), for the two-factor records; sources without MFA factors leave it out.
+   */
+  totpSecrets?(scope: SourceScope): Promise<{ user_id: string; secret: string }[]>;
   /** Releases a connection the adapter opened itself (the cross-database source). */
   close(): Promise<void>;
 }

@@ -18,6 +18,8 @@ import {
   SKIP_REASONS,
 } from "./rules.ts";
 import type { SourceAdapter, SourceScope } from "./source.ts";
+import { type Coverage, coverageSql } from "./coverage.ts";
+import type { TotpCarrier } from "./mfa.ts";
 
 /** Collects bound parameters; every placeholder carries an explicit cast. */
 export class SqlParams {
@@ -41,6 +43,11 @@ export interface ClassifyContext {
   readonly rules: MigrationRules;
   /** "Now" for the ban rule, fixed per migration so every batch and both paths agree. */
   readonly asOf: Date;
+  /**
+   * Carries verified TOTP factors (needs BETTER_AUTH_SECRET). Without it a user with a verified
+   * TOTP factor is refused (totp_not_carried), never migrated without the second factor.
+   */
+  readonly totp?: TotpCarrier;
   /** Shared emails: from batch_duplicate_emails (a migration) or inline (pre-flight). */
   readonly duplicates:
     | { readonly kind: "table" }
@@ -100,6 +107,7 @@ export async function classificationCtes(
   const rejectDeleted = params.add(context.rules.deletedUsers === "reject", "boolean");
   const rejectBanned = params.add(context.rules.bannedUsers === "reject", "boolean");
   const migratedFrom = params.add(context.source.name, "text");
+  const canCarryTotp = params.add(context.totp !== undefined, "boolean");
   // Reasons in evaluation order; rules.ts lists the same order for the per-user path.
   const reasons: Record<(typeof SKIP_REASONS)[number] | (typeof REJECT_REASONS)[number], string> = {
     migrated_by_this_migration: "s.tracked = 'ours'",
@@ -110,16 +118,19 @@ export async function classificationCtes(
     // migration would then delete a native signup). The signup, or reconciliation, finishes it.
     signup_in_flight: `EXISTS (SELECT 1 FROM auth_signup_claims sc
                                WHERE sc.user_id = s.id AND sc.expires_at > now())`,
-    missing_email: "s.email IS NULL OR s.email = ''",
+    missing_email: "s.login_email IS NULL",
     missing_created_at: "s.created_at IS NULL",
-    invalid_email: `s.email !~ ${emailPattern}`,
+    invalid_email: `s.has_email AND s.email !~ ${emailPattern}`,
     deleted_user: `${rejectDeleted} AND s.deleted_at IS NOT NULL`,
     banned_user: `${rejectBanned} AND s.banned_until > ${asOf}::timestamptz`,
     invalid_password_hash:
       `coalesce(s.encrypted_password, '') <> '' AND s.encrypted_password !~ ${hashPattern}`,
     duplicate_email: duplicate,
     email_exists_in_target: `EXISTS (SELECT 1 FROM "user" t
-                                 WHERE t.email = lower(s.email) AND t.id <> s.id)`,
+                                 WHERE t.email = s.login_email AND t.id <> s.id)`,
+    phone_exists_in_target: `s.phone_e164 IS NOT NULL AND EXISTS (
+                               SELECT 1 FROM "user" t
+                               WHERE t."phoneNumber" = s.phone_e164 AND t.id <> s.id)`,
     duplicate_provider_identity: `(SELECT count(*) <> count(DISTINCT e ->> 'provider')
                                       FROM jsonb_array_elements(s.identities) e)`,
     // A scalar sub-select per identity: one probe of the unique (providerId, accountId) index.
@@ -128,6 +139,8 @@ export async function classificationCtes(
                                   WHERE (SELECT a."userId" FROM account a
                                          WHERE a."providerId" = e ->> 'provider'
                                            AND a."accountId" = e ->> 'provider_id') <> s.id)`,
+    totp_not_carried: `s.totp_secret IS NOT NULL
+                       AND (NOT ${canCarryTotp} OR s.totp_secret !~ '^[A-Za-z2-7]+=*$')`,
   };
   const whens = Object.entries(reasons)
     .map(([reason, predicate]) => `WHEN ${predicate} THEN '${reason}'`)
@@ -135,44 +148,90 @@ export async function classificationCtes(
   return `
     WITH src AS MATERIALIZED (${relation.sql}),${dupsCte}
     cls AS (
-      SELECT s.*, lower(s.email) AS email_lower,
+      SELECT s.*, s.login_email AS email_lower,
+        coalesce(s.banned_until > ${asOf}::timestamptz, false) AS banned_now,
         CASE
         ${whens}
         END AS reason
       FROM (
         -- One probe of migrated_users per user; OFFSET 0 keeps the planner from copying the
         -- sub-select into both rules that read it.
-        SELECT src.*,
+        SELECT src.*, ident.*,
                (SELECT CASE WHEN mu.migrated_via = 'batch' AND mu.migration_id = ${migrationId}
                             THEN 'ours' ELSE 'other' END
                 FROM migrated_users mu WHERE mu.original_id = src.id::text) AS tracked
-        FROM src OFFSET 0
+        FROM src CROSS JOIN LATERAL (${LOGIN_IDENTITY}) ident OFFSET 0
       ) s
     ),
-    ${projectionCtes(migratedFrom)}`;
+    ${projectionCtes(migratedFrom, asOf)}`;
 }
+
+/**
+ * How a source row signs in, computed once per row (a LATERAL over `src`): its real address, or
+ * for a user without one a deterministic placeholder in Better Auth's own form
+ * `<id>@<namespace>.placeholder.invalid` (@better-auth/core src/utils/email.ts
+ * createPlaceholderEmail, RFC 6761 §6.4; the anonymous plugin uses namespace "anonymous"), our
+ * "user".email being NOT NULL UNIQUE. The phone in E.164: GoTrue stores it without the "+"
+ * (supabase/auth internal/api/phone.go formatPhoneNumber), Better Auth's phone-number plugin
+ * looks users up by the number as the client sends it ("+…").
+ */
+export const LOGIN_IDENTITY = `
+  SELECT coalesce(src.email, '') <> '' AS has_email,
+         CASE WHEN coalesce(src.phone, '') <> ''
+              THEN CASE WHEN left(src.phone, 1) = '+' THEN src.phone ELSE '+' || src.phone END
+         END AS phone_e164,
+         CASE WHEN coalesce(src.email, '') <> '' THEN lower(src.email)
+              WHEN coalesce(src.is_anonymous, false)
+                THEN src.id::text || '@anonymous.placeholder.invalid'
+              WHEN coalesce(src.phone, '') <> '' THEN src.id::text || '@phone.placeholder.invalid'
+         END AS login_email,
+         (SELECT f ->> 'secret' FROM jsonb_array_elements(coalesce(src.factors, '[]')) f
+          WHERE f ->> 'type' = 'totp' AND f ->> 'status' = 'verified' LIMIT 1) AS totp_secret`;
 
 /**
  * `planned` (the Better Auth user row) and `accounts` (credential + social accounts) of every
  * row of a `cls` CTE whose reason is NULL. Shared by the write, the plan and the verification,
- * so what is verified is exactly what is written.
+ * so what is verified is exactly what is written. Columns of the admin, anonymous, phone-number
+ * and two-factor plugins keep their column defaults for a user without the feature (role NULL
+ * is the admin plugin's defaultRole "user": plugins/admin/has-permission.ts), so a plain user's
+ * row is the same whichever path wrote it.
  */
-export function projectionCtes(migratedFromPlaceholder: string): string {
+export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder: string): string {
   const meta = "c.meta";
+  const app = "c.app";
+  const firstIdentity = (key: string) =>
+    `(SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
+      WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)`;
   return `
     planned AS (
       SELECT c.id, c.email, c.email_lower, c.encrypted_password, c.identities, c.created_at,
              coalesce(${textField(meta, "full_name")}, ${textField(meta, "name")},
-                      split_part(c.email_lower, '@', 1)) AS name,
-             c.email_confirmed_at IS NOT NULL AS email_verified,
-             coalesce(${textField(meta, "avatar_url")}, ${textField(meta, "picture")}) AS image,
+                      ${firstIdentity("name")},
+                      CASE WHEN c.has_email THEN split_part(c.email_lower, '@', 1) END,
+                      c.phone_e164, 'Anonymous') AS name,
+             c.has_email AND c.email_confirmed_at IS NOT NULL AS email_verified,
+             coalesce(${textField(meta, "avatar_url")}, ${textField(meta, "picture")},
+                      ${firstIdentity("image")}) AS image,
              ${meta} || jsonb_build_object(
                'migrated_from', ${migratedFromPlaceholder},
                'original_id', c.id::text,
                'original_created_at', ${isoSql("c.created_at")}) AS user_metadata,
-             ${objectOrEmpty("c.raw_app_meta_data")} || '{"provider": "migration"}'::jsonb
-               AS app_metadata
-      FROM (SELECT cls.*, ${objectOrEmpty("cls.raw_user_meta_data")} AS meta
+             ${app} || '{"provider": "migration"}'::jsonb AS app_metadata,
+             coalesce(${textField(app, "role")},
+                      CASE WHEN c.is_super_admin THEN 'admin' END) AS role,
+             c.banned AS banned,
+             CASE WHEN c.banned THEN 'banned in Supabase Auth' END AS ban_reason,
+             CASE WHEN c.banned AND isfinite(c.banned_until) THEN c.banned_until END
+               AS ban_expires,
+             coalesce(c.is_anonymous, false) AS is_anonymous,
+             c.phone_e164 AS phone_number,
+             CASE WHEN c.phone_e164 IS NOT NULL THEN c.phone_confirmed_at IS NOT NULL END
+               AS phone_number_verified,
+             c.totp_secret IS NOT NULL AS two_factor,
+             c.invited_at, c.last_sign_in_at
+      FROM (SELECT cls.*, ${objectOrEmpty("cls.raw_user_meta_data")} AS meta,
+                   ${objectOrEmpty("cls.raw_app_meta_data")} AS app,
+                   coalesce(cls.banned_until > ${asOfPlaceholder}::timestamptz, false) AS banned
             FROM cls WHERE reason IS NULL) c
     ),
     accounts AS (
@@ -199,6 +258,8 @@ export interface WriteCounts {
   readonly tracking_inserted: number;
   readonly status_upserted: number;
   readonly errors_recorded: number;
+  readonly two_factor_expected: number;
+  readonly two_factor_inserted: number;
   readonly last_id: string | null;
 }
 
@@ -214,20 +275,42 @@ export async function writeBatchStatement(
   now: Date,
 ): Promise<{ sql: string; params: unknown[] }> {
   const params = new SqlParams();
+  // Encrypted before the statement (Better Auth's cipher is not available in SQL); a factor
+  // changed in between makes the two-factor count fall short, and the batch is split.
+  const twoFactor = context.totp && context.source.totpSecrets
+    ? await context.totp.records(await context.source.totpSecrets(scope))
+    : [];
   const ctes = await classificationCtes(context, scope, params);
   const migrationId = params.add(context.migrationId, "text");
   const at = params.add(now.toISOString(), "text");
   const inSupabase = params.add(context.source.inSupabaseAuth, "boolean");
   const messages = params.add(JSON.stringify(REASON_MESSAGES), "text");
+  const records = params.add(JSON.stringify(twoFactor), "text");
   const sql = `${ctes},
+    two_factor AS MATERIALIZED (
+      SELECT * FROM jsonb_to_recordset(${records}::jsonb)
+        AS t(user_id uuid, secret text, backup_codes text)
+    ),
     ins_user AS (
       INSERT INTO "user" (id, name, email, "emailVerified", image, "userMetadata",
-                          "appMetadata", "createdAt", "updatedAt")
+                          "appMetadata", "createdAt", "updatedAt", role, banned, "banReason",
+                          "banExpires", "isAnonymous", "phoneNumber", "phoneNumberVerified",
+                          "twoFactorEnabled", "invitedAt", "lastSignInAt")
       SELECT id, name, email_lower, email_verified, image, user_metadata, app_metadata,
-             created_at, ${at}::timestamptz
+             created_at, ${at}::timestamptz, role, banned, ban_reason, ban_expires, is_anonymous,
+             phone_number, phone_number_verified, two_factor, invited_at, last_sign_in_at
       FROM planned
       ON CONFLICT DO NOTHING
       RETURNING id
+    ),
+    -- Foreign keys are checked at the end of the statement, when the new users are visible.
+    -- A user whose row was not inserted makes the batch incomplete and it is rolled back.
+    ins_two_factor AS (
+      INSERT INTO "twoFactor" (id, secret, "backupCodes", "userId", verified)
+      SELECT gen_random_uuid(), t.secret, t.backup_codes, t.user_id, true
+      FROM (SELECT p.id FROM planned p WHERE p.two_factor) p
+      CROSS JOIN LATERAL (SELECT * FROM two_factor t WHERE t.user_id = p.id LIMIT 1) t
+      RETURNING 1
     ),
     ins_account AS (
       INSERT INTO account (id, "accountId", "providerId", "userId", password, "createdAt",
@@ -280,6 +363,8 @@ export async function writeBatchStatement(
       (SELECT count(*) FROM ins_tracking) AS tracking_inserted,
       (SELECT count(*) FROM ins_status) AS status_upserted,
       (SELECT count(*) FROM ins_error) AS errors_recorded,
+      (SELECT count(*) FROM planned WHERE two_factor) AS two_factor_expected,
+      (SELECT count(*) FROM ins_two_factor) AS two_factor_inserted,
       (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id`;
   return { sql, params: params.values };
 }
@@ -310,15 +395,32 @@ const planAccount = (provider: string, account: string, password: string) =>
   `jsonb_build_object('providerId', ${provider}, 'accountId', ${account},
                       'hasPassword', ${password} IS NOT NULL)`;
 
+/**
+ * The plugin columns of a planned user that differ from their defaults (role, ban, anonymous,
+ * phone, two-factor, invitedAt, lastSignInAt), as one object; empty for a plain user.
+ */
+const PLAN_EXTRAS = `jsonb_strip_nulls(jsonb_build_object(
+    'role', p.role,
+    'banned', CASE WHEN p.banned THEN true END,
+    'banReason', p.ban_reason,
+    'banExpires', ${isoSql("p.ban_expires")},
+    'isAnonymous', CASE WHEN p.is_anonymous THEN true END,
+    'phoneNumber', p.phone_number,
+    'phoneNumberVerified', p.phone_number_verified,
+    'twoFactorEnabled', CASE WHEN p.two_factor THEN true END,
+    'invitedAt', ${isoSql("p.invited_at")},
+    'lastSignInAt', ${isoSql("p.last_sign_in_at")})) AS extras`;
+
 /** Migrating users with their projection, then the others with their reason (a UNION, no join). */
 const PLAN_ROWS = `
   SELECT p.id, NULL::text AS reason, p.email AS source_email, p.email_lower AS email, p.name,
          p.email_verified, p.image, p.user_metadata, p.app_metadata,
-         ${isoSql("p.created_at")} AS created_at, ${accountListSql("p", planAccount)} AS accounts
+         ${isoSql("p.created_at")} AS created_at, ${accountListSql("p", planAccount)} AS accounts,
+         ${PLAN_EXTRAS}
   FROM planned p
   UNION ALL
   SELECT c.id, c.reason, c.email, NULL, NULL, NULL, NULL, NULL::jsonb, NULL::jsonb, NULL,
-         NULL::jsonb
+         NULL::jsonb, NULL::jsonb
   FROM cls c WHERE c.reason IS NOT NULL`;
 
 /** The plan of a scope: every user with its decision and, for migrating users, its rows. */
@@ -345,6 +447,7 @@ export interface DryRunRow {
   readonly last_id: string | null;
   readonly failures: { id: string; email: string | null; reason: string }[];
   readonly sample: Record<string, unknown>[];
+  readonly coverage: Coverage;
 }
 
 /**
@@ -388,7 +491,8 @@ export async function dryRunStatement(
                                                     'reason', c.reason) ORDER BY c.id), '[]')
          FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})) AS failures,
       (SELECT coalesce(jsonb_agg(to_jsonb(sampled) ORDER BY sampled.id), '[]') FROM sampled)
-        AS sample`;
+        AS sample,
+      ${coverageSql()} AS coverage`;
   return { sql, params: params.values };
 }
 
@@ -398,6 +502,7 @@ export interface PreflightRow {
   readonly skipped: number;
   readonly by_reason: Record<string, number>;
   readonly failures: { id: string; email: string | null; reason: string }[];
+  readonly coverage: Coverage;
 }
 
 /** The pre-flight of one scope: classification only, nothing written anywhere. */
@@ -420,6 +525,17 @@ export async function preflightStatement(
       (SELECT coalesce(jsonb_agg(f ORDER BY f.id), '[]') FROM (
          SELECT c.id, c.email, c.reason FROM cls c
          WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})
-         ORDER BY c.id LIMIT ${limit}) f) AS failures`;
+         ORDER BY c.id LIMIT ${limit}) f) AS failures,
+      ${coverageSql()} AS coverage`;
   return { sql, params: params.values };
+}
+
+/** The field coverage of one scope (plan): classification only, nothing written. */
+export async function coverageStatement(
+  context: ClassifyContext,
+  scope: SourceScope,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParams();
+  const ctes = await classificationCtes(context, scope, params);
+  return { sql: `${ctes} SELECT ${coverageSql()} AS coverage`, params: params.values };
 }

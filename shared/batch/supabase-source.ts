@@ -4,6 +4,7 @@
  * both. The engine's statement reads the users directly: no row leaves the database.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { isPlainTotpSecret } from "./mfa.ts";
 import {
   type DuplicateEmail,
   type DuplicateEmailContext,
@@ -23,6 +24,10 @@ export const SUPABASE_AUTH_SOURCE = "supabase_auth";
  * the credential account, not accounts of their own.
  */
 const NON_SOCIAL_PROVIDERS = "('email', 'phone')";
+
+/** The first non-blank string among identity_data's keys. */
+const identityText = (...keys: string[]) =>
+  `coalesce(${keys.map((key) => `nullif(btrim(i.identity_data ->> '${key}'), '')`).join(", ")})`;
 
 export class SupabaseAuthSource implements SourceAdapter {
   readonly name = SUPABASE_AUTH_SOURCE;
@@ -83,14 +88,34 @@ export class SupabaseAuthSource implements SourceAdapter {
              coalesce((
                SELECT jsonb_agg(jsonb_build_object(
                         'provider', i.provider, 'provider_id', i.provider_id,
-                        'created_at', i.created_at)
+                        'created_at', i.created_at,
+                        'name', ${identityText("full_name", "name")},
+                        'image', ${identityText("avatar_url", "picture")})
                       ORDER BY i.provider, i.provider_id)
                FROM auth.identities i
                WHERE i.user_id = u.id AND i.provider NOT IN ${NON_SOCIAL_PROVIDERS}
-             ), '[]'::jsonb) AS identities
+             ), '[]'::jsonb) AS identities,
+             u.phone::text AS phone, u.phone_confirmed_at, u.is_anonymous, u.is_super_admin,
+             u.invited_at, u.last_sign_in_at, u.is_sso_user,
+             (SELECT jsonb_agg(jsonb_build_object('type', f.factor_type, 'status', f.status,
+                                                  'secret', f.secret)
+                               ORDER BY f.created_at, f.id)
+              FROM auth.mfa_factors f WHERE f.user_id = u.id) AS factors
       FROM auth.users u
       WHERE ${condition.sql}`;
     return Promise.resolve({ sql, params: condition.params });
+  }
+
+  async totpSecrets(scope: SourceScope): Promise<{ user_id: string; secret: string }[]> {
+    const condition = scopeCondition("f.user_id", scope, 1);
+    const { rows } = await this.db.query<{ user_id: string; secret: string }>(
+      `SELECT DISTINCT ON (f.user_id) f.user_id, f.secret
+       FROM auth.mfa_factors f
+       WHERE ${condition.sql} AND f.factor_type = 'totp' AND f.status = 'verified'
+       ORDER BY f.user_id, f.created_at, f.id`,
+      condition.params,
+    );
+    return rows.filter((row) => isPlainTotpSecret(row.secret));
   }
 
   close(): Promise<void> {

@@ -12,7 +12,7 @@ import { sha256Hex } from "../crypto/sha256.ts";
 import { NO_JIT } from "./batch-writer.ts";
 import type { MigrationRow } from "./migration-state.ts";
 import type { SourceAdapter } from "./source.ts";
-import { accountListSql, isoSql, projectionCtes, SqlParams } from "./statements.ts";
+import { accountListSql, isoSql, LOGIN_IDENTITY, projectionCtes, SqlParams } from "./statements.ts";
 
 export const VERIFY_CHUNK = 5000;
 
@@ -50,20 +50,28 @@ const digestAccount = (provider: string, account: string, password: string) =>
 async function chunkStatement(
   source: SourceAdapter,
   ids: readonly string[],
+  asOf: string,
 ): Promise<{ sql: string; params: unknown[] }> {
   const params = new SqlParams();
   const relation = await source.relation({ kind: "ids", ids }, params.next);
   params.values.push(...relation.params);
   const idList = params.add([...ids], "text[]");
   const migratedFrom = params.add(source.name, "text");
+  const asOfParam = params.add(asOf, "text");
+  // The two-factor secret is encrypted with a random nonce: its presence is compared (the
+  // login tests prove the codes), not its ciphertext.
   const sql = `
     WITH src AS MATERIALIZED (${relation.sql}),
-    cls AS (SELECT s.*, lower(s.email) AS email_lower, NULL::text AS reason FROM src s),
-    ${projectionCtes(migratedFrom)},
+    cls AS (SELECT src.*, ident.*, ident.login_email AS email_lower, NULL::text AS reason
+            FROM src CROSS JOIN LATERAL (${LOGIN_IDENTITY}) ident),
+    ${projectionCtes(migratedFrom, asOfParam)},
     source_digest AS (
       SELECT p.id, encode(sha256(convert_to(jsonb_build_array(
                p.id::text, p.email_lower, p.name, p.email_verified, p.image, p.user_metadata,
-               p.app_metadata, ${isoSql("p.created_at")}, ${accountListSql("p", digestAccount)}
+               p.app_metadata, ${isoSql("p.created_at")}, ${accountListSql("p", digestAccount)},
+               p.role, p.banned, p.ban_reason, ${isoSql("p.ban_expires")}, p.is_anonymous,
+               p.phone_number, p.phone_number_verified, p.two_factor, p.two_factor,
+               ${isoSql("p.invited_at")}, ${isoSql("p.last_sign_in_at")}
              )::text, 'UTF8')), 'hex') AS digest
       FROM planned p
     ),
@@ -76,7 +84,12 @@ async function chunkStatement(
   }
                                           ORDER BY a."providerId" COLLATE "C",
                                                    a."accountId" COLLATE "C"), '[]'::jsonb)
-                FROM account a WHERE a."userId" = u.id)
+                FROM account a WHERE a."userId" = u.id),
+               u.role, coalesce(u.banned, false), u."banReason", ${isoSql('u."banExpires"')},
+               coalesce(u."isAnonymous", false), u."phoneNumber", u."phoneNumberVerified",
+               coalesce(u."twoFactorEnabled", false),
+               EXISTS (SELECT 1 FROM "twoFactor" tf WHERE tf."userId" = u.id AND tf.verified),
+               ${isoSql('u."invitedAt"')}, ${isoSql('u."lastSignInAt"')}
              )::text, 'UTF8')), 'hex') AS digest
       FROM "user" u WHERE u.id = ANY(${idList}::uuid[])
     ),
@@ -140,7 +153,11 @@ export async function verifyMigration(
     );
     if (rows.length === 0) break;
     const ids: string[] = rows.map((row) => row.id);
-    const statement = await chunkStatement(source, ids);
+    const statement = await chunkStatement(
+      source,
+      ids,
+      new Date(migration.config.as_of ?? migration.created_at).toISOString(),
+    );
     const chunk = await db.transaction(async (tx) => {
       await tx.query(NO_JIT);
       return (await tx.query<ChunkRow>(statement.sql, statement.params)).rows[0]!;

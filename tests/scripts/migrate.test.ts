@@ -45,6 +45,8 @@ Deno.test({
       assert.equal(await main(["dry-run", "--batch-size", "50"], dry.io), 0);
       assert.match(dry.out(), /dry run\): completed/);
       assert.match(dry.out(), new RegExp(`validation failures: ${invalidCount(300)}`));
+      // 300 seeded users, 6 phone-only among them: every phone number carries over.
+      assert.match(dry.out(), /field coverage[\s\S]*\n {4}phone +6 → +6\n/);
       assert.equal((await countRows(db)).users, 0);
 
       const run = capture(env);

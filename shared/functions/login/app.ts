@@ -3,9 +3,10 @@
  * EdgeFunctionMigrator over the original (supabase-js auth.signInWithPassword) and the
  * abstracted (DualWriteAuthService) handlers. Both answer the same contract.
  */
-import { loginHandlers } from "../../auth/handlers.ts";
 import { LOGIN_POLICY } from "../../auth/policies.ts";
-import { AuthHandlerServicesToken } from "../../auth/tokens.ts";
+import { clientIp, loginHandlers } from "../../auth/handlers.ts";
+import { AuthHandlerServicesToken, TotpLoginStepToken } from "../../auth/tokens.ts";
+import { totpLoginStep } from "../../auth/totp-login-step.ts";
 import type { Container } from "../../di/container.ts";
 import type { FunctionApp } from "../../http/app.ts";
 import { MigrationRuntimeToken } from "../../migrator/tokens.ts";
@@ -29,6 +30,12 @@ export async function createLoginApp(container: Container): Promise<FunctionApp>
     what: "login",
   });
   app.post("/", (c) => handle(c.req.raw));
+  // The TOTP second step on the Better Auth path (aal2 token).
+  app.post(
+    "/mfa/verify",
+    async (c) =>
+      totpLoginStep(await container.get(TotpLoginStepToken), c.req.raw, clientIp(c.req.raw)),
+  );
   return app;
 }
 

@@ -3,13 +3,19 @@ import bcrypt from "bcryptjs";
 import { isValidEmailFormat } from "../../../local/standin/auth/validation.ts";
 import { AUTH_SCHEMA_URL } from "../../../local/standin/database.ts";
 import { DEFAULT_SEED, seededRandom } from "../../../local/standin/seed.ts";
+import { KINDS } from "../../../local/standin/seed-every-kind.ts";
+import { BatchMigrationEngine } from "../../../shared/batch/engine.ts";
+import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import {
   DEMO_ACCOUNT,
   DEMO_PASSWORDS,
   demoPasswordFor,
+  EVERY_KIND_MIN_USERS,
+  EVERY_KIND_SEEDED,
   generateLegacyUsers,
   insertLegacyDataset,
   INVALID_KINDS,
+  legacyUsersSeeder,
 } from "../../../local/standin/seed-legacy-users.ts";
 import { freshPostgres, TEST_DATABASE_URL } from "../../helpers/db.ts";
 import { openStandinDatabase } from "../../../local/standin/database.ts";
@@ -114,6 +120,42 @@ for (const provider of providers) {
       );
       assert.ok(meta.rows[0]!.plan);
       assert.deepEqual(meta.rows[0]!.providers, ["email"]);
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+for (const provider of providers) {
+  Deno.test(`the dev seed has every kind of user and the batch carries all of them on ${provider.name}`, async () => {
+    const db = await provider.open();
+    try {
+      await db.exec(await Deno.readTextFile(AUTH_SCHEMA_URL));
+      const context = {
+        userCount: EVERY_KIND_MIN_USERS,
+        random: seededRandom(DEFAULT_SEED),
+        log: () => {},
+      };
+      await db.transaction((tx) => legacyUsersSeeder.seed(tx, context));
+      const engine = new BatchMigrationEngine({
+        db,
+        source: new SupabaseAuthSource(db),
+        betterAuthSecret: "dev-seed-test-better-auth-secret-0123456789",
+      });
+      const result = await engine.run({});
+      assert.equal(result.done, true);
+      const { rows } = await db.query<{ kind: string; n: number; migrated: number }>(
+        `SELECT k.kind, count(*) AS n, count(u.id) AS migrated
+         FROM generate_series(1, $1::integer) AS g(n)
+         JOIN unnest($2::text[]) WITH ORDINALITY AS k(kind, i) ON k.i - 1 = g.n % $3
+         LEFT JOIN "user" u ON u.id = md5('kind-' || g.n)::uuid
+         GROUP BY k.kind ORDER BY k.kind`,
+        [EVERY_KIND_SEEDED, [...KINDS], KINDS.length],
+      );
+      assert.equal(rows.length, KINDS.length);
+      for (const row of rows) assert.deepEqual([row.kind, row.migrated], [row.kind, 2]);
+      const { rows: tf } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM "twoFactor"`);
+      assert.equal(tf[0]!.n, 2, "the two verified-TOTP users");
     } finally {
       await db.close();
     }

@@ -108,11 +108,13 @@ for (const path of ["abstracted", "original"] as const) {
         }
       });
 
+      // Users either path may migrate: a valid address, or none but a phone (banned users
+      // migrate as Better Auth bans on the set-based path).
       const valid = await count(
         auth,
         `SELECT count(*)::int AS n FROM auth.users
-        WHERE email ~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' AND deleted_at IS NULL
-          AND (banned_until IS NULL OR banned_until < now())`,
+        WHERE deleted_at IS NULL AND (email ~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
+                                      OR (email IS NULL AND phone IS NOT NULL))`,
       );
       let nativeEmail = "";
       let nativeId = "";
