@@ -40,6 +40,7 @@ import {
   requestIdOf,
   stampResponse,
 } from "./http.ts";
+import type { NoiseFloor } from "./noise-floor.ts";
 import { decideRoute, type RouteDecision } from "./routing.ts";
 import { extractRoutingIdentity } from "./routing-key.ts";
 import { effectiveShadowMode, runShadow } from "./shadow.ts";
@@ -86,6 +87,11 @@ export interface EdgeFunctionMigratorOptions {
    * shadow of the abstracted path.
    */
   readonly breaker?: CircuitBreaker;
+  /**
+   * Shadow noise floor (noise-floor.ts): on a sample, the primary runs a second time beside the
+   * shadow, and mismatches on paths that differ between two runs of it are reported as noise.
+   */
+  readonly noiseFloor?: NoiseFloor;
 }
 
 /** Set on responses the breaker decided: "open" (sent straight to the original) or "probe". */
@@ -405,6 +411,12 @@ export class EdgeFunctionMigrator {
       primaryResponse: response.clone(),
       shadowHandler: shadowPath === "original" ? this.#options.original : this.#options.abstracted,
       shadowRequest: args.shadowRequest(),
+      ...(this.#secondaryWanted(operation) && {
+        secondary: {
+          handler: result.path === "original" ? this.#options.original : this.#options.abstracted,
+          request: args.shadowRequest(),
+        },
+      }),
     }, {
       timeoutMs: this.#options.shadowTimeoutMs ?? 10_000,
       maxCompareBytes: this.#options.maxCompareBytes ?? 256 * 1024,
@@ -413,9 +425,16 @@ export class EdgeFunctionMigrator {
       storeMatches: this.#options.storeMatches ?? false,
       redactKeys: this.#options.policy.redactKeys,
       background: this.#background,
+      noiseFloor: this.#options.noiseFloor,
     }).then(
-      (mismatch) => {
-        this.#options.metrics?.record({ ...metric, mismatch });
+      (outcome) => {
+        if (outcome.mismatch && !outcome.disagreement) metadata.shadow = "noise";
+        if (outcome.noisePaths.length > 0) metadata.noise_paths = outcome.noisePaths.slice(0, 20);
+        this.#options.metrics?.record({
+          ...metric,
+          mismatch: outcome.mismatch,
+          disagreement: outcome.disagreement,
+        });
       },
       (error) => {
         metadata.shadow = "comparison_not_stored";
@@ -426,6 +445,17 @@ export class EdgeFunctionMigrator {
       this.#activeShadows--;
     });
     this.#background.track(run);
+  }
+
+  /**
+   * A second run of the primary is safe where the shadow itself is: a plan (commits nothing), or
+   * a read. A live shadow of an idempotent operation is not repeated a third time.
+   */
+  #secondaryWanted(operation: OperationPolicy): boolean {
+    const noiseFloor = this.#options.noiseFloor;
+    if (!noiseFloor) return false;
+    const safe = effectiveShadowMode(operation) === "plan" || operation.safety === "read_only";
+    return safe && noiseFloor.sample();
   }
 
   #bodyError(error: unknown): Response {

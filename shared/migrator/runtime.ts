@@ -20,6 +20,7 @@ import { BackgroundTasks } from "./background.ts";
 import { CircuitBreaker, SqlBreakerStore } from "./circuit-breaker.ts";
 import { SqlComparisonSink } from "./comparison-store.ts";
 import { type MetricsWriterOptions, SqlMetricsWriter } from "./metrics-writer.ts";
+import { NoiseFloor } from "./noise-floor.ts";
 import { EdgeFunctionMigrator, type EdgeFunctionMigratorOptions } from "./migrator.ts";
 import type { Handler, MigratorLogger, MigratorPolicy } from "./types.ts";
 
@@ -35,6 +36,8 @@ export type MigrationRuntimeEnv =
       | "MIGRATION_BREAKER_FAILURES"
       | "MIGRATION_BREAKER_WINDOW_MS"
       | "MIGRATION_BREAKER_OPEN_MS"
+      | "MIGRATION_SHADOW_NOISE_SAMPLE_RATE"
+      | "MIGRATION_SHADOW_NOISE_HALF_LIFE_MS"
     >
   >;
 
@@ -79,6 +82,8 @@ export class MigrationRuntime {
   readonly comparisons: SqlComparisonSink;
   /** Shared by every migrator of this runtime (one breaker per function name); null when off. */
   readonly breaker: CircuitBreaker | null;
+  /** Shared by every migrator of this runtime (keyed per function and operation); null when off. */
+  readonly noiseFloor: NoiseFloor | null;
   readonly #options: MigrationRuntimeOptions;
   readonly #logger: MigratorLogger;
 
@@ -107,6 +112,13 @@ export class MigrationRuntime {
     });
     this.comparisons = new SqlComparisonSink(options.sql);
     this.breaker = breakerFromEnv(options, this.background, logger);
+    const sampleRate = options.env.MIGRATION_SHADOW_NOISE_SAMPLE_RATE ?? 0;
+    this.noiseFloor = sampleRate > 0
+      ? new NoiseFloor({
+        sampleRate,
+        halfLifeMs: options.env.MIGRATION_SHADOW_NOISE_HALF_LIFE_MS ?? 600_000,
+      })
+      : null;
   }
 
   /** A migrator for one function, wired to this runtime's flags, metrics and comparisons. */
@@ -122,6 +134,7 @@ export class MigrationRuntime {
       background: this.background,
       logger: this.#logger,
       ...(this.breaker && { breaker: this.breaker }),
+      ...(this.noiseFloor && { noiseFloor: this.noiseFloor }),
       routingKeyHeader: this.#options.env.ROUTING_KEY_HEADER,
       maxBodyBytes: this.#options.env.MAX_REQUEST_BYTES,
     });
