@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
+import { dependenciesHandler } from "../../cutover/routes.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
 import { ConfigToken } from "../../di/tokens.ts";
@@ -31,6 +32,12 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
     opsApp.route("/", createOpsApp(await container.get(OpsServicesToken)));
     return async (request) => await opsApp.fetch(request);
   }, { logger, unavailableCode: "unavailable", what: "operations" });
+  // The Supabase Auth dependency report (shared/cutover): its own route, ahead of the ops API.
+  const dependencies = lazyHandler(async () => {
+    const services = await container.get(OpsServicesToken);
+    return dependenciesHandler({ sql: services.sql, auth: services.auth });
+  }, { logger, unavailableCode: "unavailable", what: "dependency report" });
+  app.get("/admin/dependencies", (c) => dependencies(c.req.raw));
   app.all("/admin/*", (c) => ops(c.req.raw));
   app.all("/dashboard", (c) => ops(c.req.raw));
   app.all("/dashboard/*", (c) => ops(c.req.raw));
