@@ -344,3 +344,33 @@ export class SqlBreakerStore implements BreakerStore {
     return rows[0]?.outcome ?? "unclaimed";
   }
 }
+
+/** What `throughBreaker` returns when the breaker did not admit the call. */
+export const BREAKER_OPEN: unique symbol = Symbol("circuit breaker open");
+
+/**
+ * One call to one backend through a breaker: the hook for per-backend use (e.g. the dual-write
+ * auth service with names "signup:better_auth" / "login:supabase"). Returns BREAKER_OPEN without
+ * calling when the breaker is open; otherwise the call's result, settled as a failure when
+ * `failed(result)` says so or the call throws (rethrown). `failed` must say false for a
+ * definitive refusal (wrong password, user exists): a refusal is an answer, not an outage.
+ */
+export async function throughBreaker<T>(
+  breaker: CircuitBreaker | undefined,
+  name: string,
+  call: () => Promise<T>,
+  failed: (result: T) => boolean,
+): Promise<T | typeof BREAKER_OPEN> {
+  if (!breaker) return await call();
+  const admission = await breaker.admit(name);
+  if (!admission.allowed) return BREAKER_OPEN;
+  let result: T;
+  try {
+    result = await call();
+  } catch (error) {
+    admission.settle("failure");
+    throw error;
+  }
+  admission.settle(failed(result) ? "failure" : "success");
+  return result;
+}

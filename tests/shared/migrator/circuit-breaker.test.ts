@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { defaultRoutingConfig, staticRoutingSource } from "../../../shared/flags/resolve.ts";
 import { BackgroundTasks } from "../../../shared/migrator/background.ts";
-import { CircuitBreaker, SqlBreakerStore } from "../../../shared/migrator/circuit-breaker.ts";
+import {
+  BREAKER_OPEN,
+  CircuitBreaker,
+  SqlBreakerStore,
+  throughBreaker,
+} from "../../../shared/migrator/circuit-breaker.ts";
 import { MIGRATION_PATH_HEADER } from "../../../shared/migrator/http.ts";
 import { BREAKER_HEADER, EdgeFunctionMigrator } from "../../../shared/migrator/migrator.ts";
 import type { Handler } from "../../../shared/migrator/types.ts";
@@ -225,4 +230,50 @@ Deno.test("circuit breaker: failures older than the window do not add up; one se
   assert.equal(breaker.state(name), "open");
   assert.deepEqual(await breaker.admit(name), { allowed: false, decision: "open" });
   assert.equal(breaker.state("signup:supabase"), "closed");
+});
+
+Deno.test("throughBreaker: the per-backend hook counts outages, never refusals", async () => {
+  let now = 0;
+  const breaker = new CircuitBreaker({
+    failureThreshold: 2,
+    windowMs: 60_000,
+    openMs: 5000,
+    now: () => now,
+  });
+  type Answer = { ok: true } | { ok: false; definitive: boolean };
+  const failed = (answer: Answer) => !answer.ok && !answer.definitive;
+  let calls = 0;
+  const backend = (answer: Answer) => () => {
+    calls++;
+    return Promise.resolve(answer);
+  };
+  const name = "login:better_auth";
+  // Ten wrong passwords: answers, not outages.
+  for (let i = 0; i < 10; i++) {
+    assert.deepEqual(
+      await throughBreaker(breaker, name, backend({ ok: false, definitive: true }), failed),
+      { ok: false, definitive: true },
+    );
+  }
+  assert.equal(breaker.state(name), "closed");
+  // Two outages (one thrown) open it; the next call never reaches the backend.
+  await throughBreaker(breaker, name, backend({ ok: false, definitive: false }), failed);
+  await assert.rejects(
+    throughBreaker(breaker, name, () => Promise.reject<Answer>(new Error("down")), failed),
+    /down/,
+  );
+  assert.equal(
+    await throughBreaker(breaker, name, backend({ ok: true }), failed),
+    BREAKER_OPEN,
+  );
+  assert.equal(calls, 11);
+  now += 5000;
+  assert.deepEqual(await throughBreaker(breaker, name, backend({ ok: true }), failed), {
+    ok: true,
+  });
+  assert.equal(breaker.state(name), "closed");
+  // Without a breaker the call simply runs.
+  assert.deepEqual(await throughBreaker(undefined, name, backend({ ok: true }), failed), {
+    ok: true,
+  });
 });
