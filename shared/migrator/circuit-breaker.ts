@@ -114,8 +114,8 @@ export class CircuitBreaker {
 
   /** The breaker's state without admitting anything (for shadows and dashboards). */
   state(name: string): "closed" | "open" | "half_open" {
-    const entry = this.#entries.get(name);
-    if (!entry) return "closed";
+    // Creates the entry, so an instance that only shadows this path still reads the shared state.
+    const entry = this.#entry(name);
     this.#refreshInBackground(name, entry);
     const until = Math.max(entry.openUntil, entry.sharedOpenUntil);
     if (until === 0) return "closed";
