@@ -6,18 +6,8 @@
  * comparisons and metrics go to the real tables (PGlite and PostgreSQL 15).
  */
 import assert from "node:assert/strict";
-import type { SupabaseClient } from "@supabase/supabase-js";
-import { sign } from "hono/jwt";
-import type { AccessTokenVerifierConfig } from "../../../shared/auth/access-tokens.ts";
 import { coordinatorMigratorPolicy } from "../../../shared/coordinator/policy.ts";
-import {
-  buildCoordinatorHandlers,
-  registerCoordinator,
-} from "../../../shared/coordinator/register.ts";
-import type { IDatabaseService } from "../../../shared/db/database-service.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
-import { createSqlDatabaseService } from "../../../shared/db/sql-database-service.ts";
-import { Container, token } from "../../../shared/di/container.ts";
 import { defaultRoutingConfig, staticRoutingSource } from "../../../shared/flags/resolve.ts";
 import { BackgroundTasks } from "../../../shared/migrator/background.ts";
 import { SqlComparisonSink } from "../../../shared/migrator/comparison-store.ts";
@@ -32,12 +22,8 @@ import {
 } from "../../../shared/migrator/noise-floor.ts";
 import type { Handler } from "../../../shared/migrator/types.ts";
 import { sqlProviders } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 import { insertAgents, uuid } from "../coordinator/fixtures.ts";
-
-const DatabaseToken = token<IDatabaseService>("test.database");
-const SupabaseToken = token<SupabaseClient>("test.supabase");
-const VerifierToken = token<AccessTokenVerifierConfig>("test.verifier");
+import { wireCoordinator } from "../coordinator/wired.ts";
 
 const AGENTS = 6;
 const CLIENTS = 4;
@@ -83,25 +69,11 @@ interface Row {
 for (const provider of sqlProviders()) {
   Deno.test(`shadow noise floor on ${provider.name}: races are noise, a planted difference is not`, async () => {
     const sql = await provider.open();
-    await sql.exec(AUTH_SCHEMA_SQL);
-    const standin = await serveRestStandin(sql);
-    const container = new Container();
+    const wired = await wireCoordinator(sql);
+    const { userToken } = wired;
     const background = new BackgroundTasks();
     const metrics = new SqlMetricsWriter(sql, { background, flushIntervalMs: 10 });
     try {
-      container.value(DatabaseToken, createSqlDatabaseService(sql));
-      container.value(SupabaseToken, standin.client());
-      container.value(VerifierToken, {
-        betterAuth: { secret: "x".repeat(32), issuer: "urn:test:better-auth" },
-        supabase: { jwtSecret: standin.keys.jwtSecret },
-      });
-      registerCoordinator(container, {
-        database: DatabaseToken,
-        supabase: SupabaseToken,
-        accessTokens: VerifierToken,
-      });
-      const handlers = await buildCoordinatorHandlers(container);
-      assert.ok(handlers.original);
       await insertAgents(
         sql,
         Array.from({ length: AGENTS }, (_, i) => ({
@@ -112,21 +84,11 @@ for (const provider of sqlProviders()) {
           max_load: 1000,
         })),
       );
-      const userToken = await sign(
-        {
-          sub: uuid(7, "c000"),
-          role: "authenticated",
-          aud: "authenticated",
-          exp: Math.floor(Date.now() / 1000) + 600,
-        },
-        standin.keys.jwtSecret,
-        "HS256",
-      );
       const noiseFloor = new NoiseFloor({ sampleRate: 1, halfLifeMs: 600_000 });
       const migratorWith = (abstracted: Handler) =>
         new EdgeFunctionMigrator({
           policy: coordinatorMigratorPolicy,
-          original: handlers.original!,
+          original: wired.original,
           abstracted,
           routing: staticRoutingSource(
             defaultRoutingConfig({ rolloutPercentage: 0, enableComparison: true }),
@@ -166,7 +128,7 @@ for (const provider of sqlProviders()) {
 
       // 1. The same implementation on both sides of the race: every mismatch must be noise once
       //    the floor has seen two runs of the primary differ on the same paths.
-      const writes = await workload(migratorWith(handlers.abstracted), 40);
+      const writes = await workload(migratorWith(wired.abstracted), 40);
       await metrics.flush();
       assert.ok(writes > 0);
       const raced = await comparisonsSince(0);
@@ -212,7 +174,7 @@ for (const provider of sqlProviders()) {
       // 2. A candidate with a real difference, under the same race: every comparison disagrees,
       //    on the planted path, while the racing fields stay noise.
       const last = raced.at(-1)!.id;
-      await workload(migratorWith(planted(handlers.abstracted)), 10);
+      await workload(migratorWith(planted(wired.abstracted)), 10);
       const plantedRows = await comparisonsSince(last);
       assert.equal(plantedRows.length, CLIENTS * 10);
       for (const row of plantedRows) {
@@ -226,8 +188,7 @@ for (const provider of sqlProviders()) {
     } finally {
       await background.drain();
       await metrics.close();
-      await container.dispose();
-      await standin.close();
+      await wired.close();
       await sql.close();
     }
   });
