@@ -514,3 +514,26 @@ export function formatDependencyReport(report: DependencyReport): string {
   }
   return lines.join("\n");
 }
+
+/**
+ * For the stage gates (`better_auth_only`, `complete`): refuses while anything blocks, naming
+ * each blocking dependency, so the refusal says what to fix.
+ */
+export function dependencyGate(
+  report: DependencyReport,
+): { readonly ok: true } | {
+  readonly ok: false;
+  readonly reason: string;
+  readonly names: string[];
+} {
+  const blocking = report.dependencies.filter((dep) => dep.severity === "blocking");
+  if (blocking.length === 0) return { ok: true };
+  const names = blocking.map((dep) => `${dep.kind} ${dep.name}`);
+  return {
+    ok: false,
+    names,
+    reason: `${blocking.length} blocking Supabase Auth dependenc${
+      blocking.length === 1 ? "y" : "ies"
+    }: ${names.join("; ")}`,
+  };
+}

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   type AuthDependency,
+  dependencyGate,
   findAuthDependencies,
   formatDependencyReport,
 } from "../../../shared/cutover/dependencies.ts";
@@ -25,6 +26,7 @@ for (const provider of sqlProviders()) {
       await t.step("the project's own schema has nothing blocking", async () => {
         const report = await findAuthDependencies(sql);
         assert.equal(report.blocking, 0, formatDependencyReport(report));
+        assert.deepEqual(dependencyGate(report), { ok: true });
         assert.equal(report.warnings, 0, formatDependencyReport(report));
       });
 
@@ -91,6 +93,10 @@ for (const provider of sqlProviders()) {
           Array(report.blocking).fill("blocking"),
         );
         assert.match(formatDependencyReport(report), /^Supabase Auth dependencies: 5 blocking/);
+        const gate = dependencyGate(report);
+        assert.equal(gate.ok, false);
+        assert.ok(!gate.ok && gate.names.includes("foreign_key public.profiles.profiles_id_fkey"));
+        assert.match(!gate.ok ? gate.reason : "", /^5 blocking Supabase Auth dependencies: /);
       });
 
       await t.step("the fixes the report suggests clear the blocking entries", async () => {
