@@ -10,6 +10,7 @@
  *   deno task ops emergency-rollback --reason TEXT [--yes]
  *   deno task ops undo-emergency [--reason TEXT] [--yes]
  *   deno task ops dashboard [--port N]   (a hosted project's dashboard, local/ops-dashboard/)
+ *   deno task ops dependencies                      what still depends on Supabase Auth
  *
  * Same services as the admin routes (shared/ops), so every change is one transaction with its
  * migration_log entry and queued alert; the CLI waits for alert delivery before it exits.
@@ -18,6 +19,11 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../shared/config/env.ts";
+import {
+  type DependencyReport,
+  findAuthDependencies,
+  formatDependencyReport,
+} from "../shared/cutover/dependencies.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
 import { createAppContainer } from "../shared/di/app-container.ts";
@@ -52,6 +58,8 @@ Commands:
   emergency-rollback          force the ORIGINAL implementation for every function
   undo-emergency              lift the emergency rollback
   dashboard                   serve a hosted project's dashboard locally (--help for details)
+  dependencies                what in the database still depends on Supabase Auth (foreign
+                              keys, RLS policies, views, functions, triggers), blocking first
 
 Options:
   --steps 1,5,10              plan (start) or rollback steps (rollback)
@@ -175,7 +183,14 @@ async function main(): Promise<number> {
     ...(flags.reason ? { reason: flags.reason } : {}),
   };
   const needsFunction = ["start", "retry", "pause", "resume", "rollback", "set", "canary", "batch"];
-  const known = [...needsFunction, "status", "evaluate", "emergency-rollback", "undo-emergency"];
+  const known = [
+    ...needsFunction,
+    "status",
+    "evaluate",
+    "emergency-rollback",
+    "undo-emergency",
+    "dependencies",
+  ];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
@@ -386,6 +401,11 @@ async function main(): Promise<number> {
             : "the emergency rollback was not engaged";
         break;
       }
+      case "dependencies":
+        // Read-only report (shared/cutover/dependencies.ts), the same as the admin route.
+        result = { ok: true, value: await findAuthDependencies(db) };
+        human = (value) => formatDependencyReport(value as DependencyReport);
+        break;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

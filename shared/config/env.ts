@@ -109,6 +109,15 @@ export const envSchema = z.object({
       });
     }
   }),
+  /** Circuit breaker of the abstracted path (shared/migrator/circuit-breaker.ts). */
+  MIGRATION_BREAKER_ENABLED: bool(true),
+  MIGRATION_BREAKER_FAILURES: z.coerce.number().int().min(1).max(10_000).default(5),
+  MIGRATION_BREAKER_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  MIGRATION_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Shadow noise floor (shared/migrator/noise-floor.ts): share of comparisons re-running the primary. */
+  MIGRATION_SHADOW_NOISE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  MIGRATION_SHADOW_NOISE_HALF_LIFE_MS: z.coerce.number().int().min(1000).max(86_400_000)
+    .default(600_000),
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),

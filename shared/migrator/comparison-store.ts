@@ -20,11 +20,13 @@ export class SqlComparisonSink implements ComparisonSink {
     await this.sql.query(
       `INSERT INTO shadow_comparisons (
          request_id, function_name, operation, primary_path, shadow_path, matched,
-         primary_status, shadow_status, differing_paths, primary_body, shadow_body, shadow_error
+         primary_status, shadow_status, differing_paths, primary_body, shadow_body, shadow_error,
+         noise_paths, disagreement
        ) VALUES (
          $1, $2, $3, $4, $5, $6, $7, $8,
          ARRAY(SELECT jsonb_array_elements_text($9::text::jsonb)),
-         $10::text::jsonb, $11::text::jsonb, $12
+         $10::text::jsonb, $11::text::jsonb, $12,
+         ARRAY(SELECT jsonb_array_elements_text($13::text::jsonb)), $14
        )`,
       [
         comparison.requestId,
@@ -39,6 +41,9 @@ export class SqlComparisonSink implements ComparisonSink {
         body(comparison.primaryBody),
         body(comparison.shadowBody),
         comparison.shadowError,
+        JSON.stringify(comparison.noisePaths ?? []),
+        // Rows from before the noise floor: every mismatch is a disagreement.
+        comparison.disagreement === undefined ? !comparison.matched : comparison.disagreement,
       ],
     );
   }

@@ -31,14 +31,14 @@ interface Pending {
 const INSERT_SQL = `
 INSERT INTO performance_metrics (
   function_name, operation, path, duration_ms, status, success, fallback, mismatch, canary,
-  request_id, error_message, metadata, recorded_at
+  request_id, error_message, metadata, recorded_at, disagreement
 )
 SELECT function_name, operation, path, duration_ms, status, success, fallback, mismatch, canary,
-       request_id, error_message, COALESCE(metadata, '{}'::jsonb), recorded_at
+       request_id, error_message, COALESCE(metadata, '{}'::jsonb), recorded_at, disagreement
 FROM jsonb_to_recordset($1::text::jsonb) AS m(
   function_name text, operation text, path text, duration_ms double precision, status integer,
   success boolean, fallback boolean, mismatch boolean, canary boolean, request_id text,
-  error_message text, metadata jsonb, recorded_at timestamptz
+  error_message text, metadata jsonb, recorded_at timestamptz, disagreement boolean
 )`;
 
 function toJsonRow(metric: RequestMetric) {
@@ -56,6 +56,8 @@ function toJsonRow(metric: RequestMetric) {
     error_message: metric.errorMessage,
     metadata: metric.metadata,
     recorded_at: metric.recordedAt.toISOString(),
+    // Without a noise floor every mismatch is a disagreement.
+    disagreement: metric.disagreement === undefined ? metric.mismatch : metric.disagreement,
   };
 }
 

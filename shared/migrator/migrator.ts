@@ -7,7 +7,9 @@
  * 1. request id (a valid incoming x-request-id, else a new UUID); body read once (bounded);
  * 2. routing config (runtime flags over env, cached) → operation policy → routing identity →
  *    decision: kill switch → policy pin → canary → sticky percentage (routing.ts);
- * 3. original: run it. abstracted: run it under MIGRATION_FALLBACK_TIMEOUT when fallback is on;
+ * 3. original: run it. abstracted: when fallback is on, ask the circuit breaker first (open → the
+ *    original at once, recorded as a fallback; circuit-breaker.ts), then run it under
+ *    MIGRATION_FALLBACK_TIMEOUT;
  *    on a throw, a 5xx or the timeout, the original serves the request only when repeating is
  *    safe (read_only/idempotent, or the attempt never claimed a commit). An attempt that claimed a
  *    commit and then timed out is waited for: its own answer is returned, nothing runs twice;
@@ -27,6 +29,7 @@ import {
   withTimeout,
 } from "./attempt.ts";
 import { BackgroundTasks } from "./background.ts";
+import type { Admission, CircuitBreaker } from "./circuit-breaker.ts";
 import { CommitGate } from "./commit-gate.ts";
 import { DEFAULT_VOLATILE_PATHS, PathMatcher } from "./compare.ts";
 import {
@@ -37,6 +40,7 @@ import {
   requestIdOf,
   stampResponse,
 } from "./http.ts";
+import type { NoiseFloor } from "./noise-floor.ts";
 import { decideRoute, type RouteDecision } from "./routing.ts";
 import { extractRoutingIdentity } from "./routing-key.ts";
 import { effectiveShadowMode, runShadow } from "./shadow.ts";
@@ -77,7 +81,21 @@ export interface EdgeFunctionMigratorOptions {
   readonly maxConcurrentShadows?: number;
   /** Also store matching comparisons (without bodies). Default false: matches are only counted. */
   readonly storeMatches?: boolean;
+  /**
+   * Circuit breaker of the abstracted path, keyed by the function name (circuit-breaker.ts). It
+   * acts only while fallback is enabled: open → the original serves at once, no attempt, no
+   * shadow of the abstracted path.
+   */
+  readonly breaker?: CircuitBreaker;
+  /**
+   * Shadow noise floor (noise-floor.ts): on a sample, the primary runs a second time beside the
+   * shadow, and mismatches on paths that differ between two runs of it are reported as noise.
+   */
+  readonly noiseFloor?: NoiseFloor;
 }
+
+/** Set on responses the breaker decided: "open" (sent straight to the original) or "probe". */
+export const BREAKER_HEADER = "x-migration-breaker";
 
 /** What answered, and how: the basis of the response and of its metric. */
 interface Served {
@@ -138,6 +156,8 @@ export class EdgeFunctionMigrator {
         ? await this.#serveOriginal(req, body, context, false, null)
         : await this.#serveAbstracted(req, body, context, routing, operation);
       const response = stampResponse(toResponse(served.outcome, requestId), requestId, served.path);
+      const breaker = served.notes?.breaker;
+      if (typeof breaker === "string") response.headers.set(BREAKER_HEADER, breaker);
       this.#afterResponse({
         started,
         requestId,
@@ -245,6 +265,24 @@ export class EdgeFunctionMigrator {
     operation: OperationPolicy,
   ): Promise<Served> {
     const { enableFallback, fallbackTimeoutMs } = routing.config;
+    let admission: Admission | null = null;
+    if (this.#options.breaker && enableFallback) {
+      admission = await this.#options.breaker.admit(this.functionName);
+      if (!admission.allowed) {
+        // Open: the abstracted path is not tried at all, so nothing can hang or half-commit. It
+        // is recorded as a fallback on purpose: health counts it against the abstracted path, so
+        // the breaker never hides a broken path from the rollout controller.
+        const result = await this.#serveOriginal(
+          req,
+          body,
+          context,
+          true,
+          "abstracted skipped: circuit breaker open",
+        );
+        return { ...result, notes: { breaker: "open" } };
+      }
+    }
+    const probe = admission?.decision === "probe" ? { breaker: "probe" } : undefined;
     const gate = new CommitGate();
     const controller = new AbortController();
     // ctx.signal aborts on our timeout and when the client goes away.
@@ -264,6 +302,10 @@ export class EdgeFunctionMigrator {
     }
 
     const first = await withTimeout(attempt, fallbackTimeoutMs);
+    // A refusal (4xx) is an answer, not a fault: only throws, 5xx and timeouts count.
+    if (admission?.allowed) {
+      admission.settle(first === TIMED_OUT || isFailure(first) ? "failure" : "success");
+    }
     if (first === TIMED_OUT) {
       // close() runs first on purpose: from here on a late claimCommit() returns false.
       const abandonable = gate.close() || operation.safety !== "write";
@@ -272,27 +314,35 @@ export class EdgeFunctionMigrator {
         const outcome = await attempt;
         return {
           ...served("abstracted", outcome, false),
-          notes: { timed_out_after_commit: true, fallback_refused: "committed" },
+          notes: { timed_out_after_commit: true, fallback_refused: "committed", ...probe },
         };
       }
       controller.abort(new DOMException(`exceeded ${fallbackTimeoutMs} ms`, "TimeoutError"));
       this.#background.track(attempt.then(discard));
-      return await this.#serveOriginal(
+      const fallback = await this.#serveOriginal(
         req,
         body,
         context,
         true,
         `abstracted timed out after ${fallbackTimeoutMs} ms`,
       );
+      return probe ? { ...fallback, notes: probe } : fallback;
     }
 
-    if (!isFailure(first)) return served("abstracted", first, false);
+    if (!isFailure(first)) {
+      const result = served("abstracted", first, false);
+      return probe ? { ...result, notes: probe } : result;
+    }
     const reason = `abstracted ${describeFailure(first)}`;
     if (operation.safety === "write" && !gate.close()) {
-      return { ...served("abstracted", first, false), notes: { fallback_refused: "committed" } };
+      return {
+        ...served("abstracted", first, false),
+        notes: { fallback_refused: "committed", ...probe },
+      };
     }
     await discard(first);
-    return await this.#serveOriginal(req, body, context, true, reason);
+    const fallback = await this.#serveOriginal(req, body, context, true, reason);
+    return probe ? { ...fallback, notes: probe } : fallback;
   }
 
   #afterResponse(args: {
@@ -339,8 +389,17 @@ export class EdgeFunctionMigrator {
       this.#options.metrics?.record(metric);
       return;
     }
-    this.#activeShadows++;
     const shadowPath: ImplementationPath = result.path === "original" ? "abstracted" : "original";
+    if (
+      shadowPath === "abstracted" && this.#options.breaker &&
+      this.#options.breaker.state(this.functionName) !== "closed"
+    ) {
+      // Shadowing a path the breaker has cut off would only queue more hanging attempts.
+      metadata.shadow = "skipped_breaker_open";
+      this.#options.metrics?.record(metric);
+      return;
+    }
+    this.#activeShadows++;
     const run = runShadow({
       functionName: this.functionName,
       operation,
@@ -352,6 +411,12 @@ export class EdgeFunctionMigrator {
       primaryResponse: response.clone(),
       shadowHandler: shadowPath === "original" ? this.#options.original : this.#options.abstracted,
       shadowRequest: args.shadowRequest(),
+      ...(this.#secondaryWanted(operation) && {
+        secondary: {
+          handler: result.path === "original" ? this.#options.original : this.#options.abstracted,
+          request: args.shadowRequest(),
+        },
+      }),
     }, {
       timeoutMs: this.#options.shadowTimeoutMs ?? 10_000,
       maxCompareBytes: this.#options.maxCompareBytes ?? 256 * 1024,
@@ -360,9 +425,16 @@ export class EdgeFunctionMigrator {
       storeMatches: this.#options.storeMatches ?? false,
       redactKeys: this.#options.policy.redactKeys,
       background: this.#background,
+      noiseFloor: this.#options.noiseFloor,
     }).then(
-      (mismatch) => {
-        this.#options.metrics?.record({ ...metric, mismatch });
+      (outcome) => {
+        if (outcome.mismatch && !outcome.disagreement) metadata.shadow = "noise";
+        if (outcome.noisePaths.length > 0) metadata.noise_paths = outcome.noisePaths.slice(0, 20);
+        this.#options.metrics?.record({
+          ...metric,
+          mismatch: outcome.mismatch,
+          disagreement: outcome.disagreement,
+        });
       },
       (error) => {
         metadata.shadow = "comparison_not_stored";
@@ -373,6 +445,17 @@ export class EdgeFunctionMigrator {
       this.#activeShadows--;
     });
     this.#background.track(run);
+  }
+
+  /**
+   * A second run of the primary is safe where the shadow itself is: a plan (commits nothing), or
+   * a read. A live shadow of an idempotent operation is not repeated a third time.
+   */
+  #secondaryWanted(operation: OperationPolicy): boolean {
+    const noiseFloor = this.#options.noiseFloor;
+    if (!noiseFloor) return false;
+    const safe = effectiveShadowMode(operation) === "plan" || operation.safety === "read_only";
+    return safe && noiseFloor.sample();
   }
 
   #bodyError(error: unknown): Response {

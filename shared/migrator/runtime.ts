@@ -17,15 +17,29 @@ import { RuntimeFlagsStore } from "../flags/store.ts";
 import type { RoutingConfigSource } from "../flags/types.ts";
 import { scrubErrorText } from "./attempt.ts";
 import { BackgroundTasks } from "./background.ts";
+import { CircuitBreaker, SqlBreakerStore } from "./circuit-breaker.ts";
 import { SqlComparisonSink } from "./comparison-store.ts";
 import { type MetricsWriterOptions, SqlMetricsWriter } from "./metrics-writer.ts";
+import { NoiseFloor } from "./noise-floor.ts";
 import { EdgeFunctionMigrator, type EdgeFunctionMigratorOptions } from "./migrator.ts";
 import type { Handler, MigratorLogger, MigratorPolicy } from "./types.ts";
 
 /** What routing reads, plus the runtime's own settings. */
 export type MigrationRuntimeEnv =
   & RoutingEnv
-  & Pick<Env, "FLAGS_CACHE_TTL_MS" | "ROUTING_KEY_HEADER" | "MAX_REQUEST_BYTES">;
+  & Pick<Env, "FLAGS_CACHE_TTL_MS" | "ROUTING_KEY_HEADER" | "MAX_REQUEST_BYTES">
+  // Optional so callers that predate the breaker keep compiling; absent means "off".
+  & Partial<
+    Pick<
+      Env,
+      | "MIGRATION_BREAKER_ENABLED"
+      | "MIGRATION_BREAKER_FAILURES"
+      | "MIGRATION_BREAKER_WINDOW_MS"
+      | "MIGRATION_BREAKER_OPEN_MS"
+      | "MIGRATION_SHADOW_NOISE_SAMPLE_RATE"
+      | "MIGRATION_SHADOW_NOISE_HALF_LIFE_MS"
+    >
+  >;
 
 export interface MigrationRuntimeOptions {
   /** The database holding runtime_flags, performance_metrics and shadow_comparisons. */
@@ -66,6 +80,10 @@ export class MigrationRuntime {
   readonly routing: RoutingConfigSource;
   readonly metrics: SqlMetricsWriter;
   readonly comparisons: SqlComparisonSink;
+  /** Shared by every migrator of this runtime (one breaker per function name); null when off. */
+  readonly breaker: CircuitBreaker | null;
+  /** Shared by every migrator of this runtime (keyed per function and operation); null when off. */
+  readonly noiseFloor: NoiseFloor | null;
   readonly #options: MigrationRuntimeOptions;
   readonly #logger: MigratorLogger;
 
@@ -93,6 +111,14 @@ export class MigrationRuntime {
         logger.warn("performance metrics write failed", { ...info, error: describe(error) }),
     });
     this.comparisons = new SqlComparisonSink(options.sql);
+    this.breaker = breakerFromEnv(options, this.background, logger);
+    const sampleRate = options.env.MIGRATION_SHADOW_NOISE_SAMPLE_RATE ?? 0;
+    this.noiseFloor = sampleRate > 0
+      ? new NoiseFloor({
+        sampleRate,
+        halfLifeMs: options.env.MIGRATION_SHADOW_NOISE_HALF_LIFE_MS ?? 600_000,
+      })
+      : null;
   }
 
   /** A migrator for one function, wired to this runtime's flags, metrics and comparisons. */
@@ -107,6 +133,8 @@ export class MigrationRuntime {
       }),
       background: this.background,
       logger: this.#logger,
+      ...(this.breaker && { breaker: this.breaker }),
+      ...(this.noiseFloor && { noiseFloor: this.noiseFloor }),
       routingKeyHeader: this.#options.env.ROUTING_KEY_HEADER,
       maxBodyBytes: this.#options.env.MAX_REQUEST_BYTES,
     });
@@ -123,6 +151,29 @@ export class MigrationRuntime {
     await this.flush();
     await this.metrics.close();
   }
+}
+
+/** MIGRATION_BREAKER_*: on when MIGRATION_BREAKER_ENABLED is true (the env schema's default). */
+function breakerFromEnv(
+  options: MigrationRuntimeOptions,
+  background: BackgroundTasks,
+  logger: MigratorLogger,
+): CircuitBreaker | null {
+  const env = options.env;
+  if (env.MIGRATION_BREAKER_ENABLED !== true) return null;
+  return new CircuitBreaker({
+    failureThreshold: env.MIGRATION_BREAKER_FAILURES ?? 5,
+    windowMs: env.MIGRATION_BREAKER_WINDOW_MS ?? 30_000,
+    openMs: env.MIGRATION_BREAKER_OPEN_MS ?? 30_000,
+    cacheTtlMs: env.FLAGS_CACHE_TTL_MS,
+    store: new SqlBreakerStore(options.sql),
+    track: (task) => background.track(task),
+    onStoreError: (error, name) =>
+      logger.warn("circuit breaker state unavailable; using this instance's own", {
+        breaker: name,
+        error: describe(error),
+      }),
+  });
 }
 
 export function createMigrationRuntime(options: MigrationRuntimeOptions): MigrationRuntime {

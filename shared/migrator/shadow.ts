@@ -7,6 +7,7 @@ import { describeFailure, discard, invoke, TIMED_OUT, withTimeout } from "./atte
 import type { BackgroundTasks } from "./background.ts";
 import { CommitGate } from "./commit-gate.ts";
 import { compareResponses, type PathMatcher, readComparableBody } from "./compare.ts";
+import { type NoiseFloor, noiseKey } from "./noise-floor.ts";
 import type {
   ComparisonSink,
   ExecutionMode,
@@ -34,6 +35,11 @@ export interface ShadowRun {
   readonly primaryResponse: Response;
   readonly shadowHandler: Handler;
   readonly shadowRequest: Request;
+  /**
+   * The primary implementation run a second time on its own copy of the request, concurrently
+   * with the shadow (a noise-floor sample; noise-floor.ts). Same mode as the shadow.
+   */
+  readonly secondary?: { readonly handler: Handler; readonly request: Request };
 }
 
 export interface ShadowSettings {
@@ -44,21 +50,30 @@ export interface ShadowSettings {
   readonly storeMatches: boolean;
   readonly redactKeys?: readonly string[];
   readonly background: BackgroundTasks;
+  readonly noiseFloor?: NoiseFloor;
 }
 
-/**
- * Runs the shadow and stores the comparison. Resolves with whether the two disagreed (null when
- * unknown, e.g. the shadow timed out). Never rejects for handler faults; a storage failure
- * rejects (the background reporter logs it).
- */
-export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promise<boolean | null> {
-  // Start on a later macrotask: a handler's synchronous first stretch (parsing, hashing) would
-  // otherwise run before the migrator's caller regains control and sends the response.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  const mode: ExecutionMode = effectiveShadowMode(run.operation) === "plan" ? "plan" : "live";
+/** What a shadow run found; null fields when unknown (the shadow timed out). */
+export interface ShadowOutcome {
+  /** Any difference at all (raw). */
+  readonly mismatch: boolean | null;
+  /** A difference the noise floor does not explain (what health counts). */
+  readonly disagreement: boolean | null;
+  /** Differing paths classified as noise. */
+  readonly noisePaths: readonly string[];
+}
+
+/** One run off the response path: its own gate and abort controller, bounded by the timeout. */
+function startRun(
+  run: ShadowRun,
+  handler: Handler,
+  request: Request,
+  mode: ExecutionMode,
+  settings: ShadowSettings,
+) {
   const gate = new CommitGate(mode === "plan" ? "closed" : "open");
   const controller = new AbortController();
-  const attempt = invoke(run.shadowHandler, run.shadowRequest, {
+  const attempt = invoke(handler, request, {
     requestId: run.requestId,
     path: run.path,
     mode,
@@ -67,10 +82,47 @@ export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promi
     ...(run.routingKey !== undefined && { routingKey: run.routingKey }),
     canary: run.canary,
   });
-  const [shadow, primaryBody] = await Promise.all([
-    withTimeout(attempt, settings.timeoutMs),
+  return {
+    result: withTimeout(attempt, settings.timeoutMs),
+    abandon() {
+      gate.close();
+      controller.abort(new DOMException("shadow run timed out", "TimeoutError"));
+      settings.background.track(attempt.then(discard));
+    },
+  };
+}
+
+/**
+ * Runs the shadow (and the secondary, when sampled) and stores the comparison. Never rejects for
+ * handler faults; a storage failure rejects (the background reporter logs it).
+ */
+export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promise<ShadowOutcome> {
+  // Start on a later macrotask: a handler's synchronous first stretch (parsing, hashing) would
+  // otherwise run before the migrator's caller regains control and sends the response.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const mode: ExecutionMode = effectiveShadowMode(run.operation) === "plan" ? "plan" : "live";
+  const candidate = startRun(run, run.shadowHandler, run.shadowRequest, mode, settings);
+  const secondary = run.secondary
+    ? startRun(run, run.secondary.handler, run.secondary.request, mode, settings)
+    : null;
+  const [shadow, primaryBody, second] = await Promise.all([
+    candidate.result,
     readComparableBody(run.primaryResponse, settings.maxCompareBytes),
+    secondary?.result ?? Promise.resolve(null),
   ]);
+  const noiseKeyOf = noiseKey(run.functionName, run.operation.name);
+  const primary = { status: run.primaryResponse.status, body: primaryBody };
+  if (second === TIMED_OUT) secondary?.abandon();
+  else if (second?.kind === "response") {
+    const body = await readComparableBody(second.response, settings.maxCompareBytes);
+    const noise = compareResponses(
+      primary,
+      { status: second.response.status, body },
+      settings.volatile,
+    );
+    settings.noiseFloor?.observeSecondary(noiseKeyOf, noise.differingPaths);
+  }
+
   const redact = (value: unknown) => redactSecrets(value, { extraKeys: settings.redactKeys });
   const base = {
     requestId: run.requestId,
@@ -84,13 +136,12 @@ export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promi
   if (shadow === TIMED_OUT || shadow.kind === "error") {
     let shadowError: string;
     if (shadow === TIMED_OUT) {
-      gate.close();
-      controller.abort(new DOMException("shadow run timed out", "TimeoutError"));
-      settings.background.track(attempt.then(discard));
+      candidate.abandon();
       shadowError = `timed out after ${settings.timeoutMs} ms`;
     } else {
       shadowError = describeFailure(shadow);
     }
+    const known = shadow !== TIMED_OUT;
     await settings.comparisons?.save({
       ...base,
       matched: false,
@@ -99,16 +150,25 @@ export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promi
       primaryBody: redact(primaryBody.value),
       shadowBody: null,
       shadowError,
+      noisePaths: [],
+      disagreement: known ? true : null,
     });
-    return shadow === TIMED_OUT ? null : true;
+    return known
+      ? { mismatch: true, disagreement: true, noisePaths: [] }
+      : { mismatch: null, disagreement: null, noisePaths: [] };
   }
 
   const shadowBody = await readComparableBody(shadow.response, settings.maxCompareBytes);
   const result = compareResponses(
-    { status: run.primaryResponse.status, body: primaryBody },
+    primary,
     { status: shadow.response.status, body: shadowBody },
     settings.volatile,
   );
+  settings.noiseFloor?.observeCandidate(noiseKeyOf, result.differingPaths);
+  const classified = result.matched || !settings.noiseFloor
+    ? { noise: [], disagreement: result.differingPaths }
+    : settings.noiseFloor.classify(noiseKeyOf, result.differingPaths);
+  const disagreement = classified.disagreement.length > 0;
   if (!result.matched || settings.storeMatches) {
     await settings.comparisons?.save({
       ...base,
@@ -119,7 +179,9 @@ export async function runShadow(run: ShadowRun, settings: ShadowSettings): Promi
       primaryBody: result.matched ? null : redact(primaryBody.value),
       shadowBody: result.matched ? null : redact(shadowBody.value),
       shadowError: null,
+      noisePaths: classified.noise,
+      disagreement,
     });
   }
-  return !result.matched;
+  return { mismatch: !result.matched, disagreement, noisePaths: classified.noise };
 }

@@ -107,6 +107,8 @@ export interface RequestMetric {
   readonly fallback: boolean;
   /** null when no comparison ran. */
   readonly mismatch: boolean | null;
+  /** A mismatch the shadow noise floor does not explain; null when no comparison ran. */
+  readonly disagreement?: boolean | null;
   readonly canary: boolean;
   readonly requestId: string;
   readonly errorMessage: string | null;
@@ -135,6 +137,10 @@ export interface ShadowComparison {
   readonly primaryBody: unknown;
   readonly shadowBody: unknown;
   readonly shadowError: string | null;
+  /** Differing paths the noise floor explains (noise-floor.ts); empty when none. */
+  readonly noisePaths?: readonly string[];
+  /** A difference the noise floor does not explain; null when unknown (shadow timed out). */
+  readonly disagreement?: boolean | null;
 }
 
 export interface ComparisonSink {

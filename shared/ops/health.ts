@@ -9,6 +9,7 @@
  * time the client waited) counts toward the abstracted latency.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { DISAGREEMENTS_SQL } from "../migrator/disagreement.ts";
 import type {
   AnalysisConfig,
   HealthFigures,
@@ -36,7 +37,7 @@ SELECT
   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
     FILTER (WHERE path = 'original' AND NOT fallback) AS o_p95,
   count(*) FILTER (WHERE mismatch IS NOT NULL) AS compared,
-  count(*) FILTER (WHERE mismatch) AS mismatches
+  ${DISAGREEMENTS_SQL} AS mismatches
 FROM performance_metrics
 WHERE function_name = $1
   AND recorded_at > $2::timestamptz

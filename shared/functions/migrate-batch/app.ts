@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
+import { dependenciesHandler } from "../../cutover/routes.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
 import { ConfigToken, SqlToken } from "../../di/tokens.ts";
@@ -52,6 +53,12 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
     maxBodyBytes: config.env.MAX_REQUEST_BYTES,
   }, `/${NAME}/admin/sync`);
   app.all("/admin/sync/*", (c) => syncRoutes.fetch(c.req.raw));
+  // The Supabase Auth dependency report (shared/cutover): its own route, ahead of the ops API.
+  const dependencies = lazyHandler(async () => {
+    const services = await container.get(OpsServicesToken);
+    return dependenciesHandler({ sql: services.sql, auth: services.auth });
+  }, { logger, unavailableCode: "unavailable", what: "dependency report" });
+  app.get("/admin/dependencies", (c) => dependencies(c.req.raw));
   app.all("/admin/*", (c) => ops(c.req.raw));
   app.all("/dashboard", (c) => ops(c.req.raw));
   app.all("/dashboard/*", (c) => ops(c.req.raw));

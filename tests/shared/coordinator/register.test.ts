@@ -4,65 +4,25 @@
  * tokens checked by shared/auth's verifier. Each path's shadow plan must match the primary.
  */
 import assert from "node:assert/strict";
-import { sign } from "hono/jwt";
-import type { SupabaseClient } from "@supabase/supabase-js";
-import type { AccessTokenVerifierConfig } from "../../../shared/auth/access-tokens.ts";
 import { coordinatorMigratorPolicy } from "../../../shared/coordinator/policy.ts";
-import {
-  buildCoordinatorHandlers,
-  registerCoordinator,
-} from "../../../shared/coordinator/register.ts";
-import { Container, token } from "../../../shared/di/container.ts";
-import type { IDatabaseService } from "../../../shared/db/database-service.ts";
-import { createSqlDatabaseService } from "../../../shared/db/sql-database-service.ts";
 import { defaultRoutingConfig, staticRoutingSource } from "../../../shared/flags/resolve.ts";
 import { BackgroundTasks } from "../../../shared/migrator/background.ts";
 import { MemoryComparisonSink } from "../../../shared/migrator/comparison-store.ts";
 import { EdgeFunctionMigrator } from "../../../shared/migrator/migrator.ts";
 import { freshPglite } from "../../helpers/db.ts";
-import { AUTH_SCHEMA_SQL, serveRestStandin } from "../../local/standin/rest/serve-rest.ts";
 import { insertAgents, insertTask, uuid } from "./fixtures.ts";
-
-const DatabaseToken = token<IDatabaseService>("test.database");
-const SupabaseToken = token<SupabaseClient>("test.supabase");
-const VerifierToken = token<AccessTokenVerifierConfig>("test.verifier");
+import { wireCoordinator } from "./wired.ts";
 
 Deno.test("both implementations under the migrator: shadow plans match the primary", async () => {
   const sql = await freshPglite();
-  await sql.exec(AUTH_SCHEMA_SQL);
-  const standin = await serveRestStandin(sql);
-  const container = new Container();
+  const wired = await wireCoordinator(sql);
   try {
-    container.value(DatabaseToken, createSqlDatabaseService(sql));
-    container.value(SupabaseToken, standin.client());
-    container.value(VerifierToken, {
-      betterAuth: { secret: "x".repeat(32), issuer: "urn:test:better-auth" },
-      supabase: { jwtSecret: standin.keys.jwtSecret },
-    });
-    registerCoordinator(container, {
-      database: DatabaseToken,
-      supabase: SupabaseToken,
-      accessTokens: VerifierToken,
-    });
-    const handlers = await buildCoordinatorHandlers(container);
-    const original = handlers.original;
-    assert.ok(original);
-
+    const { original, userToken } = wired;
     await insertAgents(sql, [
       { id: uuid(1), name: "a1", capabilities: ["x"], trust_score: 3, max_load: 10 },
       { id: uuid(2), name: "a2", capabilities: ["x"], trust_score: 4, max_load: 10 },
       { id: uuid(3), name: "a3", capabilities: ["x", "y"], trust_score: 4, max_load: 10 },
     ]);
-    const userToken = await sign(
-      {
-        sub: uuid(7, "c000"),
-        role: "authenticated",
-        aud: "authenticated",
-        exp: Math.floor(Date.now() / 1000) + 600,
-      },
-      standin.keys.jwtSecret,
-      "HS256",
-    );
 
     let task = 0;
     for (const rollout of [0, 100]) {
@@ -71,7 +31,7 @@ Deno.test("both implementations under the migrator: shadow plans match the prima
       const migrator: EdgeFunctionMigrator = new EdgeFunctionMigrator({
         policy: coordinatorMigratorPolicy,
         original,
-        abstracted: handlers.abstracted,
+        abstracted: wired.abstracted,
         routing: staticRoutingSource(
           defaultRoutingConfig({ rolloutPercentage: rollout, enableComparison: true }),
         ),
@@ -107,7 +67,7 @@ Deno.test("both implementations under the migrator: shadow plans match the prima
       await list.body?.cancel();
       const unauthorised = await migrator.handle(
         new Request("http://fn.local/coordinator/agents", {
-          headers: { authorization: `Bearer ${standin.keys.anonKey}` },
+          headers: { authorization: `Bearer ${wired.anonKey}` },
         }),
       );
       assert.equal(unauthorised.status, 401);
@@ -133,8 +93,7 @@ Deno.test("both implementations under the migrator: shadow plans match the prima
     );
     assert.equal(rows[0]!.over, 0);
   } finally {
-    await container.dispose();
-    await standin.close();
+    await wired.close();
     await sql.close();
   }
 });
