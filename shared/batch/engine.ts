@@ -52,7 +52,8 @@ import { type ClassifyContext, coverageStatement } from "./statements.ts";
 import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import { migrationStatus, type StatusReport } from "./status.ts";
 import { verifyMigration, type VerifyResult } from "./verify.ts";
-import { cpuOrElapsedMs } from "../runtime/cpu.ts";
+import { processCpuMs, WaitDiscountedClock } from "../runtime/cpu.ts";
+import { waitMeteredSqlClient } from "../db/wait-metered-sql-client.ts";
 import type { BatchGate, BatchHold } from "./gate.ts";
 
 /** Waits `ms`, or less when `signal` aborts. */
@@ -161,7 +162,10 @@ export interface EngineDeps {
   readonly betterAuthSecret?: string;
   /** Monotonic milliseconds; injectable for tests. */
   readonly clock?: () => number;
-  /** CPU milliseconds (default shared/runtime/cpu.ts: process CPU, else elapsed time). */
+  /**
+   * CPU milliseconds. Default: the process's CPU time where the runtime reports it, else (the Edge
+   * Runtime) elapsed time minus the time spent waiting on this engine's database queries.
+   */
   readonly cpuClock?: () => number | undefined;
   readonly retry?: Pick<RetryPolicy, "random" | "sleep">;
   /** Operator levers asked before every batch (pause, throttle, window, emergency rollback). */
@@ -194,11 +198,20 @@ export class BatchMigrationEngine {
 
   constructor(deps: EngineDeps) {
     this.options = parseInput(engineOptionsSchema, deps.options ?? {});
-    this.#db = deps.db;
+    if (deps.cpuClock) {
+      this.#db = deps.db;
+      this.#cpuClock = deps.cpuClock;
+    } else if (processCpuMs() !== undefined) {
+      this.#db = deps.db;
+      this.#cpuClock = processCpuMs;
+    } else {
+      const clock = new WaitDiscountedClock();
+      this.#db = waitMeteredSqlClient(deps.db, clock);
+      this.#cpuClock = () => clock.cpuMs();
+    }
     this.#source = deps.source;
     this.#workerId = deps.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#clock = deps.clock ?? (() => performance.now());
-    this.#cpuClock = deps.cpuClock ?? cpuOrElapsedMs;
     this.#onBatch = deps.onBatch;
     this.#gate = deps.gate;
     this.#totp = deps.betterAuthSecret ? new TotpCarrier(deps.betterAuthSecret) : undefined;
