@@ -22,6 +22,7 @@ import {
   invalidCredentials,
   invalidToken,
   userAlreadyExists,
+  userBanned,
   validationFailed,
 } from "./errors.ts";
 import { type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
@@ -193,12 +194,26 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
     } catch (error) {
       if (isAPIError(error) && error.statusCode === 401) return err(invalidCredentials(error));
+      // The admin plugin refuses a banned user's session (plugins/admin/admin.mjs): a refusal,
+      // never an outage (an outage would let a fallback answer instead).
+      if (
+        isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "BANNED_USER"
+      ) {
+        return err(userBanned(error));
+      }
       if (
         isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "INVALID_EMAIL"
       ) {
         return err(invalidCredentials(error));
       }
       return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
+  /** Ends one session by its token (the refresh token); a login refused after the fact. */
+  async revokeSession(sessionToken: string): Promise<void> {
+    if (sessionToken) {
+      await this.settings.db.query(`DELETE FROM "session" WHERE token = $1`, [sessionToken]);
     }
   }
 
