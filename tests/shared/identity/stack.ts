@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { loadConfig } from "../../../shared/config/env.ts";
 import { createAppContainer } from "../../../shared/di/app-container.ts";
+import { registerAuth } from "../../../shared/auth/register.ts";
 import type { Container } from "../../../shared/di/container.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
@@ -86,6 +87,9 @@ export async function startIdentityStack(provider: Provider): Promise<IdentitySt
       }) as Record<string, string | undefined>,
     );
     const container = createAppContainer(config, { sql: db });
+    // As the app container registers auth, with failed logins unpadded: the matrix makes many
+    // deliberate failures and the constant-time floor has its own test.
+    registerAuth(container, { supabaseJwtSecret: keys.jwtSecret, failureFloorMs: 0 });
     containers.push(container);
     const functions = new FunctionsGateway({ registry, container, log: () => {} });
     const prefix = `/m${i}`;
