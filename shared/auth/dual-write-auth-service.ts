@@ -781,7 +781,14 @@ export class DualWriteAuthService implements IAuthService {
     let supabaseAnswer: AuthResult | null = null;
     const stored = decision.supabase;
     if (stored !== undefined) {
-      if (!stored || stored.deleted || !stored.passwordHash) return err(invalidCredentials());
+      // Unknown to Supabase under this email (never there, deleted, or the email has changed
+      // there and the copy is behind): GoTrue's "Invalid login credentials".
+      if (
+        !stored || stored.deleted || !stored.passwordHash ||
+        stored.email !== input.email.toLowerCase()
+      ) {
+        return err(invalidCredentials());
+      }
       if (stored.banned) return err(userBanned());
       if (!(await verifyPassword(stored.passwordHash, input.password))) {
         return err(invalidCredentials());
@@ -811,9 +818,11 @@ export class DualWriteAuthService implements IAuthService {
     }
     const session = await this.deps.betterAuth!.signIn(input, { signal });
     if (session.ok) return session;
-    // Verified by the system of record, but the Better Auth copy is behind (changes pending):
-    // Supabase's own session if we have one, else try again once the applier has caught up.
+    // Verified by the system of record, but the Better Auth copy cannot open a session yet (a
+    // change still in flight, e.g. a new email): the system of record's own session.
     if (supabaseAnswer) return ok(supabaseAnswer);
+    const fromSupabase = await this.deps.supabase!.signIn(input, { signal });
+    if (fromSupabase.ok || isDefinitive(fromSupabase.error)) return fromSupabase;
     return err(authUnavailable("The Better Auth copy of this user is catching up", session.error));
   }
 
