@@ -42,7 +42,11 @@ import {
   userAlreadyExists,
   userBanned,
 } from "./errors.ts";
-import { type IdentityDecision, SystemOfRecord } from "../identity/system-of-record.ts";
+import {
+  abstractedPrimary,
+  type IdentityDecision,
+  SystemOfRecord,
+} from "../identity/system-of-record.ts";
 import { type AuthEvent, type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
 import type { MigrationStatusRepository } from "./migration-status.ts";
 import { checkLoginPassword, checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
@@ -184,10 +188,11 @@ export class DualWriteAuthService implements IAuthService {
     // Canary users get Better Auth as primary in dual write (only when Better Auth is set up).
     const canary = mode !== "better_auth_only" && this.deps.betterAuth !== undefined &&
       (canaryHint ?? await isCanaryUser(canaryConfig, { email }));
-    if (canary) return { mode: "dual_write", primary: "better_auth", canary };
-    if (mode === "supabase_only") return { mode, primary: "supabase", canary };
-    if (mode === "better_auth_only") return { mode, primary: "better_auth", canary };
-    return { mode, primary: useBetterAuth ? "better_auth" : "supabase", canary };
+    return {
+      mode: canary ? "dual_write" : mode,
+      primary: abstractedPrimary(mode, useBetterAuth, canary),
+      canary,
+    };
   }
 
   #emit(route: Route, event: Omit<AuthEvent, "mode" | "canary">): void {

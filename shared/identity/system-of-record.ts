@@ -117,6 +117,19 @@ export const OTHER_SYSTEM: Readonly<Record<AuthSystem, AuthSystem>> = {
   better_auth: "supabase",
 };
 
+/**
+ * The primary a path that is routed to the abstracted implementation gives a user (rule 1's
+ * second half). Signup's primary and login's routing target both come from here.
+ */
+export function abstractedPrimary(
+  mode: MigrationMode,
+  useBetterAuth: boolean,
+  canary: boolean,
+): AuthSystem {
+  if (mode === "better_auth_only" || canary) return "better_auth";
+  return mode === "dual_write" && useBetterAuth ? "better_auth" : "supabase";
+}
+
 export class SystemOfRecord {
   constructor(
     private readonly settings: SystemOfRecordSettings,
@@ -132,8 +145,7 @@ export class SystemOfRecord {
       ? await this.deps.routing.route(email)
       : { abstracted: true, canary: canaryHint ?? false };
     if (!probe.abstracted) return "supabase";
-    if (mode === "better_auth_only" || probe.canary) return "better_auth";
-    return mode === "dual_write" && useBetterAuth ? "better_auth" : "supabase";
+    return abstractedPrimary(mode, useBetterAuth, probe.canary);
   }
 
   /** Rules 1–3 for the user who logs in with `email`. */
