@@ -102,7 +102,8 @@ export interface DualWriteDeps {
   readonly background?: BackgroundTasks;
   /**
    * The system-of-record rule (shared/identity/). Default: one built from the settings with no
-   * database (every login goes to the routed system; the other never answers).
+   * database — the one configured system, or, with both, Supabase (nothing can be read, so no
+   * user is known to be cut over or in sync; the other system never answers).
    */
   readonly identity?: SystemOfRecord;
 }

@@ -503,6 +503,40 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
     },
   );
 
+  await t.step(
+    "a banned user is refused with user_banned on both systems, never as an outage",
+    async () => {
+      const user = await dualUser();
+      // Better Auth's admin plugin fields, as the ban's applier sets them; Supabase banned too.
+      await stack.db.query(`UPDATE "user" SET banned = true WHERE id = $1::uuid`, [user.id]);
+      await stack.db.query(
+        `UPDATE auth.users SET banned_until = now() + interval '1 day' WHERE id = $1::uuid`,
+        [user.id],
+      );
+      const direct = await stack.betterAuth.signIn({ email: user.email, password: PASSWORD });
+      assert.ok(!direct.ok);
+      assert.equal(direct.error.code, "user_banned", "the admin plugin's refusal, typed");
+      for (const useBetterAuth of [false, true]) {
+        const outcome = await stack.service({ mode: "dual_write", useBetterAuth })
+          .signIn({ email: user.email, password: PASSWORD });
+        assert.ok(!outcome.ok);
+        assert.deepEqual([outcome.error.code, outcome.error.status], ["user_banned", 400]);
+      }
+      // An expired ban is no ban on either side.
+      await stack.db.query(
+        `UPDATE "user" SET "banExpires" = now() - interval '1 minute' WHERE id = $1::uuid`,
+        [user.id],
+      );
+      await stack.db.query(
+        `UPDATE auth.users SET banned_until = now() - interval '1 minute' WHERE id = $1::uuid`,
+        [user.id],
+      );
+      const lifted = await stack.service({ mode: "dual_write", useBetterAuth: true })
+        .signIn({ email: user.email, password: PASSWORD });
+      assert.ok(lifted.ok, "ban expired");
+    },
+  );
+
   await t.step("every system fails: the last error wins", async () => {
     const user = await dualUser();
     const brokenSupabase = down(stack, "supabase");

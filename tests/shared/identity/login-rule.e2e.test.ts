@@ -10,6 +10,8 @@
  * - ban → refused (400 user_banned) everywhere, unban → accepted;
  * - unconfirmed email → refused (400 email_not_confirmed) as Supabase refuses it;
  * - email change → the new email logs in, the old one is refused;
+ * - password changed on the Better Auth side (in flight toward Supabase) → Better Auth answers
+ *   where the path can ask it, 503 where it cannot, never Supabase's stale password;
  * - delete → refused (400 invalid_credentials).
  *
  * Change capture and its appliers (issue 12 §2/§3) belong to the sync helper and are not on this
@@ -19,11 +21,13 @@
  */
 import assert from "node:assert/strict";
 import { FunctionsHttpError } from "@supabase/supabase-js";
+import { hashBcrypt } from "../../../shared/auth/passwords.ts";
 import { TEST_DATABASE_URL } from "../../helpers/db.ts";
 import { type IdentityStack, type ModeApp, startIdentityStack } from "./stack.ts";
 
 const P1 = "first-Password-1";
 const P2 = "second-Password-2";
+const P3 = "third-Password-3";
 
 interface Answer {
   readonly status: number;
@@ -252,7 +256,38 @@ async function story(stack: IdentityStack, app: ModeApp, config: Config): Promis
   expectRefused(await login(app, email, P2), "invalid_credentials", "old email, applied");
   await forgetFailures(stack);
 
-  // 6. Delete in Supabase: refused, in flight and applied.
+  // 6. Password changed on the Better Auth side (a cut-over user's own change), in flight toward
+  //    Supabase: Better Auth is the truth; a path that cannot ask it answers 503, never the old
+  //    password. Applied to Supabase: the new password everywhere.
+  const p3Hash = await hashBcrypt(P3);
+  await stack.db.query(
+    `UPDATE account SET password = $2 WHERE "userId" = $1::uuid AND "providerId" = 'credential'`,
+    [id, p3Hash],
+  );
+  await stack.db.query(
+    `INSERT INTO identity_change_outbox (direction, user_id, entity, op)
+     VALUES ('to_supabase', $1::uuid, 'password', 'update')`,
+    [id],
+  );
+  const changed = await login(app, renamed, P3);
+  if (expected.answersWhileSupabaseDown) expectOk(changed, "Better Auth-side password, in flight");
+  else assert.equal(changed.status, 503, `no path to Better Auth: ${JSON.stringify(changed)}`);
+  const stale = await login(app, renamed, P2);
+  assert.notEqual(stale.status, 200, `Supabase's stale password: ${JSON.stringify(stale)}`);
+  await stack.db.query(`UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid`, [
+    id,
+    p3Hash,
+  ]);
+  await stack.db.query(
+    `UPDATE identity_change_outbox SET applied_at = now()
+      WHERE user_id = $1::uuid AND applied_at IS NULL`,
+    [id],
+  );
+  await forgetFailures(stack);
+  expectOk(await login(app, renamed, P3), "Better Auth-side password, applied");
+  expectRefused(await login(app, renamed, P2), "invalid_credentials", "old password, applied");
+
+  // 7. Delete in Supabase: refused, in flight and applied.
   assert.equal((await admin.deleteUser(id)).error, null);
   await captured(stack, id);
   expectRefused(await login(app, renamed, P2), "invalid_credentials", "deleted, in flight");
