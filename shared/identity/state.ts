@@ -53,7 +53,8 @@ interface SupabaseRow {
 export async function readSupabaseState(db: SqlClient, key: Key): Promise<IdentityState | null> {
   const clause = where(key, "id", "email");
   if (!clause) return null;
-  // GoTrue's IsBanned: banned_until set and in the future (internal/models/user.go).
+  // GoTrue's User.IsBanned as the stand-in copies it (local/standin/auth/users.ts isBanned):
+  // banned_until set and in the future.
   const { rows } = await db.query<SupabaseRow>(
     `SELECT id::text AS id, email, encrypted_password,
             (banned_until IS NOT NULL AND banned_until > now()) AS banned,
