@@ -35,9 +35,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Key = { readonly email: string } | { readonly id: string };
 
-function where(key: Key, idColumn: string, emailColumn: string): [string, string] | null {
+/** `emailMatch` must be able to use the table's email index (see the readers). */
+function where(key: Key, idColumn: string, emailMatch: string): [string, string] | null {
   if ("id" in key) return UUID.test(key.id) ? [`${idColumn} = $1::uuid`, key.id] : null;
-  return [`lower(${emailColumn}) = lower($1)`, key.email];
+  return [emailMatch, key.email];
 }
 
 interface SupabaseRow {
@@ -51,7 +52,14 @@ interface SupabaseRow {
 
 /** The auth.users row (by id or by email, password users only), or null. */
 export async function readSupabaseState(db: SqlClient, key: Key): Promise<IdentityState | null> {
-  const clause = where(key, "id", "email");
+  // GoTrue's FindUserByEmailAndAudience matches lower(email) under the nil instance_id: its index
+  // users_instance_id_email_idx (instance_id, lower(email)); rows without one are matched too.
+  const clause = where(
+    key,
+    "id",
+    `(instance_id = '00000000-0000-0000-0000-000000000000' OR instance_id IS NULL)
+       AND lower(email) = lower($1)`,
+  );
   if (!clause) return null;
   // GoTrue's User.IsBanned as the stand-in copies it (local/standin/auth/users.ts isBanned):
   // banned_until set and in the future.
@@ -62,7 +70,7 @@ export async function readSupabaseState(db: SqlClient, key: Key): Promise<Identi
             (deleted_at IS NOT NULL) AS deleted
        FROM auth.users
       WHERE ${clause[0]} AND is_sso_user = false
-      ORDER BY deleted_at NULLS FIRST
+      ORDER BY deleted_at NULLS FIRST, created_at
       LIMIT 1`,
     [clause[1]],
   );
@@ -91,7 +99,8 @@ export async function readBetterAuthState(
   db: SqlClient,
   key: Key,
 ): Promise<IdentityState | null> {
-  const clause = where(key, "u.id", "u.email");
+  // Better Auth stores emails lower-cased (its unique index is on email itself).
+  const clause = where(key, "u.id", "u.email = lower($1)");
   if (!clause) return null;
   // The admin plugin lifts a ban whose banExpires has passed (plugins/admin/admin.mjs,
   // session.create.before): such a user is not banned.
