@@ -721,12 +721,7 @@ export class DualWriteAuthService implements IAuthService {
         if (asRecord && route.mode === "better_auth_only") {
           return await this.#lazyMigrate(route, decision, input, abort.signal);
         }
-        const outcome = await this.deps.supabase!.signIn(input, {
-          ...options,
-          signal: abort.signal,
-        });
-        if (outcome.ok) await this.#afterSupabaseLogin(route, outcome.value);
-        return outcome;
+        return await this.deps.supabase!.signIn(input, { ...options, signal: abort.signal });
       }
       return await this.#betterAuthSignIn(decision, input, options, abort.signal);
     };
@@ -738,6 +733,11 @@ export class DualWriteAuthService implements IAuthService {
     const outcome: AuthOutcome<AuthResult> = bounded.kind === "done" ? bounded.value : err(
       authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
     );
+    if (outcome.ok && system === "supabase" && !(asRecord && route.mode === "better_auth_only")) {
+      // Outside the attempt's budget: the copy has its own (a slow Better Auth must not turn a
+      // Supabase success into a timeout).
+      await this.#afterSupabaseLogin(route, outcome.value);
+    }
     if (!outcome.ok) {
       this.#emit(route, {
         type: "login_attempt",
