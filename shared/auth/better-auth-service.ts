@@ -27,6 +27,7 @@ import {
   invalidCredentials,
   invalidToken,
   userAlreadyExists,
+  userBanned,
   validationFailed,
 } from "./errors.ts";
 import { type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
@@ -208,9 +209,15 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
       return ok({ user: userView(user), session: await this.#tokensFor(user, scope.session) });
     } catch (error) {
       if (isAPIError(error) && error.statusCode === 401) return err(invalidCredentials(error));
-      // 403: the admin plugin refuses a banned user (BANNED_USER), or an unverified email when
-      // verification is required. An answer about the user, not an outage: definitive, and the
-      // same body as a wrong password (no enumeration), as GoTrue's email_not_confirmed is.
+      // The admin plugin refuses a banned user's session (plugins/admin/admin.mjs): a refusal,
+      // never an outage (an outage would let a fallback answer instead).
+      if (
+        isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "BANNED_USER"
+      ) {
+        return err(userBanned(error));
+      }
+      // Any other 403 (an unverified email when verification is required) is also an answer about
+      // the user, not an outage: definitive, and the same body as a wrong password.
       if (isAPIError(error) && error.statusCode === 403) return err(invalidCredentials(error));
       if (
         isAPIError(error) && (error.body as { code?: string } | undefined)?.code === "INVALID_EMAIL"
@@ -218,6 +225,13 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
         return err(invalidCredentials(error));
       }
       return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
+  /** Ends one session by its token (the refresh token); a login refused after the fact. */
+  async revokeSession(sessionToken: string): Promise<void> {
+    if (sessionToken) {
+      await this.settings.db.query(`DELETE FROM "session" WHERE token = $1`, [sessionToken]);
     }
   }
 

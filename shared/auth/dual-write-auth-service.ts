@@ -12,11 +12,14 @@
  *   divergence (reconciliation creates the missing side); when every system failed and one timed
  *   out, an `aborted_signup` divergence makes sure a late-landing write is removed.
  * Login
- * - Attempts in order (primary first), each bounded by the timeout; the next system is tried on
- *   any failure; the last error is returned only when all fail.
+ * - Follows the system-of-record rule (shared/identity/system-of-record.ts): the user's system of
+ *   record answers, bounded by the timeout; its refusal (wrong password, unknown, banned,
+ *   unconfirmed) is final; the other system answers only when the system of record is
+ *   unavailable and the user is in sync toward it.
  * - Lazy migration: a user who authenticated through Supabase but is missing in Better Auth is
  *   created there with the same id, metadata and bcrypt hash (rehashed to scrypt on its first
- *   Better Auth login).
+ *   Better Auth login). In better_auth_only the user is verified against Supabase first (stored
+ *   hash, or GoTrue) and gets a Better Auth session.
  * - Failed logins are padded to a constant floor (no timing enumeration), counted per email and
  *   IP in the database, and refused with 429 once over the limit.
  */
@@ -33,13 +36,21 @@ import {
   asAuthError,
   AuthError,
   authUnavailable,
+  emailNotConfirmed,
+  invalidCredentials,
   isDefinitive,
   userAlreadyExists,
+  userBanned,
 } from "./errors.ts";
+import {
+  abstractedPrimary,
+  type IdentityDecision,
+  SystemOfRecord,
+} from "../identity/system-of-record.ts";
 import { type AuthEvent, type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
 import type { MigrationStatusRepository } from "./migration-status.ts";
 import { checkLoginPassword, checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
-import { hashBcrypt, verifyDummy } from "./passwords.ts";
+import { hashBcrypt, verifyDummy, verifyPassword } from "./passwords.ts";
 import type { LoginRateLimiter } from "./rate-limiter.ts";
 import type { SignupClaims } from "./signup-claims.ts";
 import type { SupabaseAuthService } from "./supabase-auth-service.ts";
@@ -90,6 +101,12 @@ export interface DualWriteDeps {
    * EdgeRuntime.waitUntil on the platform and drainable; default: the service's own.
    */
   readonly background?: BackgroundTasks;
+  /**
+   * The system-of-record rule (shared/identity/). Default: one built from the settings with no
+   * database — the one configured system, or, with both, Supabase (nothing can be read, so no
+   * user is known to be cut over or in sync; the other system never answers).
+   */
+  readonly identity?: SystemOfRecord;
 }
 
 interface Route {
@@ -124,9 +141,16 @@ export class DualWriteAuthService implements IAuthService {
   readonly #events: AuthEventSink;
   readonly #sync: UserSync | null;
   readonly #tasks: BackgroundTasks;
+  readonly #identity: SystemOfRecord;
 
   constructor(private readonly settings: DualWriteSettings, private readonly deps: DualWriteDeps) {
     this.#events = deps.events ?? noopAuthEventSink;
+    this.#identity = deps.identity ?? new SystemOfRecord({
+      mode: settings.mode,
+      useBetterAuth: settings.useBetterAuth,
+      supabase: deps.supabase !== undefined,
+      betterAuth: deps.betterAuth !== undefined,
+    });
     this.#tasks = deps.background ?? new BackgroundTasks();
     if (settings.mode !== "better_auth_only" && !deps.supabase) {
       throw new Error(`MIGRATION_MODE ${settings.mode} needs the Supabase auth service`);
@@ -166,10 +190,11 @@ export class DualWriteAuthService implements IAuthService {
     // Canary users get Better Auth as primary in dual write (only when Better Auth is set up).
     const canary = mode !== "better_auth_only" && this.deps.betterAuth !== undefined &&
       (canaryHint ?? await isCanaryUser(canaryConfig, { email }));
-    if (canary) return { mode: "dual_write", primary: "better_auth", canary };
-    if (mode === "supabase_only") return { mode, primary: "supabase", canary };
-    if (mode === "better_auth_only") return { mode, primary: "better_auth", canary };
-    return { mode, primary: useBetterAuth ? "better_auth" : "supabase", canary };
+    return {
+      mode: canary ? "dual_write" : mode,
+      primary: abstractedPrimary(mode, useBetterAuth, canary),
+      canary,
+    };
   }
 
   #emit(route: Route, event: Omit<AuthEvent, "mode" | "canary">): void {
@@ -570,6 +595,11 @@ export class DualWriteAuthService implements IAuthService {
 
   // ---- login -------------------------------------------------------------------------------
 
+  /**
+   * Login follows the system-of-record rule (shared/identity/system-of-record.ts): the system of
+   * record answers; its refusal is final; the other system answers only when the system of
+   * record is unavailable and the user is in sync toward it.
+   */
   async signIn(
     input: SignInInput,
     options: AuthCallOptions = {},
@@ -594,50 +624,23 @@ export class DualWriteAuthService implements IAuthService {
       // The limiter's database is down: fail open rather than lock every user out.
     }
 
-    const order: AuthSystem[] = route.mode === "dual_write"
-      ? [route.primary, OTHER[route.primary]]
-      : [route.primary];
-    const failures: { system: AuthSystem; error: AuthError }[] = [];
-    for (const system of order) {
-      const attemptStarted = performance.now();
-      const abort = new AbortController();
-      const bounded = await withDeadline(
-        this.#service(system).signIn(input, { ...options, signal: abort.signal })
-          .catch((error) => err(asAuthError(error, system))),
-        this.settings.fallbackTimeoutMs,
-        () => abort.abort(),
-      );
-      const outcome: AuthOutcome<AuthResult> = bounded.kind === "done" ? bounded.value : err(
-        authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
-      );
-      if (outcome.ok) {
-        await this.deps.rateLimiter.recordSuccess(input.email, options.ip).catch(() => {});
-        await this.#afterLogin(route, system, input, outcome.value, failures);
-        this.#emit(route, {
-          type: "login",
-          system,
-          durationMs: performance.now() - started,
-          success: true,
-          fallback: system !== order[0],
-          userId: outcome.value.user.id,
-        });
-        return outcome;
-      }
-      failures.push({ system, error: outcome.error });
+    const decision = await this.#identity.decide(input.email, { canary: route.canary });
+    const answered = await this.#answer(route, decision, input, options);
+    if (answered.outcome.ok) {
+      await this.deps.rateLimiter.recordSuccess(input.email, options.ip).catch(() => {});
       this.#emit(route, {
-        type: "login_attempt",
-        system,
-        durationMs: performance.now() - attemptStarted,
-        success: false,
-        errorCode: outcome.error.code,
+        type: "login",
+        system: answered.system,
+        durationMs: performance.now() - started,
+        success: true,
+        fallback: answered.system !== decision.systemOfRecord,
+        userId: answered.outcome.value.user.id,
       });
+      return answered.outcome;
     }
-
-    const last = failures.at(-1)!.error;
-    if (failures.some((failure) => failure.error.code === "invalid_credentials")) {
+    const error = answered.outcome.error;
+    if (error.code === "invalid_credentials") {
       await this.deps.rateLimiter.recordFailure(input.email, options.ip).catch(() => {});
-    }
-    if (last.code === "invalid_credentials") {
       const floor = this.settings.failureFloorMs ?? await calibrateFailureFloor();
       await sleep(floor - (performance.now() - started));
     }
@@ -646,38 +649,197 @@ export class DualWriteAuthService implements IAuthService {
       system: route.mode === "dual_write" ? "dual_write" : route.primary,
       durationMs: performance.now() - started,
       success: false,
-      errorCode: last.code,
+      errorCode: error.code,
     });
-    return err(last);
+    return err(error);
   }
 
-  async #afterLogin(
+  /** The systems this service may ask for a login on this route. */
+  #callable(route: Route): readonly AuthSystem[] {
+    const configured = BOTH.filter((system) =>
+      system === "supabase" ? this.deps.supabase : this.deps.betterAuth
+    );
+    // supabase_only (the original implementation) is Supabase only, whatever the rule says.
+    return route.mode === "supabase_only" ? configured.filter((s) => s === "supabase") : configured;
+  }
+
+  async #answer(
+    route: Route,
+    decision: IdentityDecision,
+    input: SignInInput,
+    options: AuthCallOptions,
+  ): Promise<{ system: AuthSystem; outcome: AuthOutcome<AuthResult> }> {
+    const record = decision.systemOfRecord;
+    if (decision.blocked) {
+      return {
+        system: record,
+        outcome: err(authUnavailable(`Login unavailable: ${decision.blocked}`)),
+      };
+    }
+    const callable = this.#callable(route);
+    let outcome: AuthOutcome<AuthResult> = err(
+      authUnavailable(`${record} is the system of record and does not serve this path`),
+    );
+    if (callable.includes(record)) {
+      outcome = await this.#attempt(route, record, decision, input, options, true);
+      // Rule 4: an answer from the system of record is final.
+      if (outcome.ok || isDefinitive(outcome.error)) return { system: record, outcome };
+    }
+    const other = OTHER[record];
+    if (!callable.includes(other)) return { system: record, outcome };
+    const may = this.#identity.otherMayAnswer(decision);
+    if (may.kind === "refused") return { system: record, outcome: err(may.error) };
+    if (may.kind === "not_in_sync") {
+      this.#emit(route, {
+        type: "login_attempt",
+        system: other,
+        durationMs: 0,
+        success: false,
+        errorCode: "auth_unavailable",
+        detail: `not asked: ${may.reason}`,
+      });
+      return { system: record, outcome };
+    }
+    return {
+      system: other,
+      outcome: await this.#attempt(route, other, decision, input, options, false),
+    };
+  }
+
+  /** One bounded attempt on `system`, with the rule's checks around Better Auth. */
+  async #attempt(
     route: Route,
     system: AuthSystem,
-    _input: SignInInput,
-    result: AuthResult,
-    failures: readonly { system: AuthSystem; error: AuthError }[],
-  ): Promise<void> {
-    if (
-      system !== "supabase" || route.mode !== "dual_write" || !this.#sync ||
-      this.settings.lazyMigration === false
-    ) return;
+    decision: IdentityDecision,
+    input: SignInInput,
+    options: AuthCallOptions,
+    asRecord: boolean,
+  ): Promise<AuthOutcome<AuthResult>> {
+    const started = performance.now();
+    const abort = new AbortController();
+    const work = async (): Promise<AuthOutcome<AuthResult>> => {
+      if (system === "supabase") {
+        // better_auth_only: a user not cut over yet is verified against Supabase and copied.
+        if (asRecord && route.mode === "better_auth_only") {
+          return await this.#lazyMigrate(route, decision, input, abort.signal);
+        }
+        return await this.deps.supabase!.signIn(input, { ...options, signal: abort.signal });
+      }
+      return await this.#betterAuthSignIn(decision, input, options, abort.signal);
+    };
+    const bounded = await withDeadline(
+      work().catch((error) => err(asAuthError(error, system))),
+      this.settings.fallbackTimeoutMs,
+      () => abort.abort(),
+    );
+    const outcome: AuthOutcome<AuthResult> = bounded.kind === "done" ? bounded.value : err(
+      authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
+    );
+    if (outcome.ok && system === "supabase" && !(asRecord && route.mode === "better_auth_only")) {
+      // Outside the attempt's budget: the copy has its own (a slow Better Auth must not turn a
+      // Supabase success into a timeout).
+      await this.#afterSupabaseLogin(route, outcome.value);
+    }
+    if (!outcome.ok) {
+      this.#emit(route, {
+        type: "login_attempt",
+        system,
+        durationMs: performance.now() - started,
+        success: false,
+        errorCode: outcome.error.code,
+      });
+    }
+    return outcome;
+  }
+
+  /** Better Auth, refusing what Supabase would refuse (rule 6). */
+  async #betterAuthSignIn(
+    decision: IdentityDecision,
+    input: SignInInput,
+    options: AuthCallOptions,
+    signal: AbortSignal,
+  ): Promise<AuthOutcome<AuthResult>> {
+    const before = this.#identity.betterAuthRefusalBeforePassword(decision);
+    if (before) return err(before);
+    const outcome = await this.deps.betterAuth!.signIn(input, { ...options, signal });
+    if (!outcome.ok) return outcome;
+    const after = this.#identity.betterAuthRefusalAfterPassword(decision);
+    if (after) {
+      // The session Better Auth just opened must not outlive the refusal.
+      await this.deps.betterAuth!.revokeSession(outcome.value.session?.refresh_token ?? "");
+      return err(after);
+    }
+    return outcome;
+  }
+
+  /**
+   * better_auth_only, Supabase still the system of record for this user (not copied, or the copy
+   * is behind): verify against Supabase — by the stored hash in auth.users when the database is
+   * shared (GoTrue's checks in GoTrue's order), else through GoTrue — then copy the user with the
+   * same id (UserSync, the one copy path) and answer with a Better Auth session.
+   */
+  async #lazyMigrate(
+    route: Route,
+    decision: IdentityDecision,
+    input: SignInInput,
+    signal: AbortSignal,
+  ): Promise<AuthOutcome<AuthResult>> {
+    let userId: string;
+    let hash: string | null = null;
+    let supabaseAnswer: AuthResult | null = null;
+    const stored = decision.supabase;
+    if (stored !== undefined) {
+      // Unknown to Supabase under this email (never there, deleted, or the email has changed
+      // there and the copy is behind): GoTrue's "Invalid login credentials".
+      if (
+        !stored || stored.deleted || !stored.passwordHash ||
+        stored.email !== input.email.toLowerCase()
+      ) {
+        return err(invalidCredentials());
+      }
+      if (stored.banned) return err(userBanned());
+      if (!(await verifyPassword(stored.passwordHash, input.password))) {
+        return err(invalidCredentials());
+      }
+      if (!stored.emailConfirmed) return err(emailNotConfirmed());
+      userId = stored.id;
+      hash = stored.passwordHash;
+    } else {
+      const outcome = await this.deps.supabase!.signIn(input, { signal });
+      if (!outcome.ok) return outcome;
+      supabaseAnswer = outcome.value;
+      userId = outcome.value.user.id;
+    }
+    if (!this.#sync) return supabaseAnswer ? ok(supabaseAnswer) : err(authUnavailable("No copy"));
+    // Without a readable hash (no shared database) the password GoTrue just accepted is hashed
+    // in the format both systems verify.
+    const current = hash ?? await hashBcrypt(input.password);
+    if (!decision.betterAuth) {
+      await this.#sync.copy(userId, "better_auth", "lazy", {
+        canary: route.canary,
+        ...(hash ? {} : { passwordHash: current }),
+      });
+    } else if (hash ? decision.betterAuth.passwordHash !== hash : true) {
+      // The copy is behind on the password (a change still in the outbox): take the system of
+      // record's hash now, as its applier will (idempotent).
+      await this.deps.betterAuth!.replacePasswordHash(userId, current);
+    }
+    const session = await this.deps.betterAuth!.signIn(input, { signal });
+    if (session.ok) return session;
+    // Verified by the system of record, but the Better Auth copy cannot open a session yet (a
+    // change still in flight, e.g. a new email): the system of record's own session.
+    if (supabaseAnswer) return ok(supabaseAnswer);
+    const fromSupabase = await this.deps.supabase!.signIn(input, { signal });
+    if (fromSupabase.ok || isDefinitive(fromSupabase.error)) return fromSupabase;
+    return err(authUnavailable("The Better Auth copy of this user is catching up", session.error));
+  }
+
+  /** dual_write: a user who logged in through Supabase but is missing in Better Auth is copied. */
+  async #afterSupabaseLogin(route: Route, result: AuthResult): Promise<void> {
+    if (route.mode !== "dual_write" || !this.#sync || this.settings.lazyMigration === false) return;
     const userId = result.user.id;
     const migrate = this.#bookkeep(route, async () => {
-      const outcome = await this.#sync!.copy(userId, "better_auth", "lazy", {
-        canary: route.canary,
-      });
-      const betterAuthRefused = failures.some((failure) =>
-        failure.system === "better_auth" && failure.error.code === "invalid_credentials"
-      );
-      if (outcome === "exists" && betterAuthRefused) {
-        // Better Auth has the user but refused the password Supabase just accepted: the password
-        // was changed on the Supabase side. Take Supabase's current hash.
-        const current = await this.deps.supabase!.findUserById(userId);
-        if (current?.passwordHash) {
-          await this.deps.betterAuth!.replacePasswordHash(userId, current.passwordHash);
-        }
-      }
+      await this.#sync!.copy(userId, "better_auth", "lazy", { canary: route.canary });
     }, userId);
     // A slow Better Auth must not hold the user's login hostage: past the timeout the copy
     // finishes in the background (and the next Supabase login would retry it anyway).

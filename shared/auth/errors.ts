@@ -7,6 +7,8 @@ import { type ErrorBody, errorBody, errorResponse } from "../http/errors.ts";
 export type AuthErrorCode =
   | "validation_failed"
   | "invalid_credentials"
+  | "user_banned"
+  | "email_not_confirmed"
   | "user_already_exists"
   | "weak_password"
   | "rate_limited"
@@ -16,6 +18,8 @@ export type AuthErrorCode =
 export const AUTH_ERROR_STATUS: Readonly<Record<AuthErrorCode, number>> = {
   validation_failed: 400,
   invalid_credentials: 400,
+  user_banned: 400,
+  email_not_confirmed: 400,
   user_already_exists: 422,
   weak_password: 422,
   rate_limited: 429,
@@ -88,6 +92,18 @@ export const INVALID_CREDENTIALS_MESSAGE = "Invalid login credentials";
 
 export const invalidCredentials = (cause?: unknown) =>
   new AuthError("invalid_credentials", INVALID_CREDENTIALS_MESSAGE, { cause });
+
+/**
+ * GoTrue's answers for an account that exists but may not log in (supabase/auth
+ * internal/api/token.go, ResourceOwnerPasswordGrant): `400 user_banned` "User is banned" is
+ * checked BEFORE the password, `400 email_not_confirmed` "Email not confirmed" only AFTER a
+ * correct password (so it is no enumeration oracle). Both login paths answer with these codes.
+ */
+export const userBanned = (cause?: unknown) =>
+  new AuthError("user_banned", "User is banned", { cause });
+
+export const emailNotConfirmed = (cause?: unknown) =>
+  new AuthError("email_not_confirmed", "Email not confirmed", { cause });
 
 export const userAlreadyExists = (cause?: unknown) =>
   new AuthError("user_already_exists", "User already registered", { cause });

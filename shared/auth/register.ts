@@ -44,6 +44,10 @@ import {
 } from "./tokens.ts";
 import { UserSync } from "./user-sync.ts";
 import { SyncCompletionToken } from "../sync/tokens.ts";
+import { SystemOfRecord } from "../identity/system-of-record.ts";
+import { routingProbe } from "../identity/routing-probe.ts";
+import { SystemOfRecordToken } from "../identity/tokens.ts";
+import { MigrationRuntimeToken } from "../migrator/tokens.ts";
 
 export interface AuthRegistrationOptions extends AccessTokenOptions {
   readonly passwordPolicy?: PasswordPolicy;
@@ -123,6 +127,24 @@ export function registerAuth(
     async (c) => new MigrationStatusRepository(await c.get(SqlToken)),
   );
 
+  // One rule for both login implementations: built from the real mode (the original service runs
+  // as supabase_only), with the login function's routing when the migrator runtime is there.
+  container.register(SystemOfRecordToken, async (c) => {
+    const config = await c.get(ConfigToken);
+    const env = config.env;
+    return new SystemOfRecord({
+      mode: env.MIGRATION_MODE,
+      useBetterAuth: env.USE_BETTER_AUTH,
+      supabase: env.MIGRATION_MODE !== "better_auth_only" || Boolean(config.supabase.url),
+      betterAuth: env.MIGRATION_MODE !== "supabase_only" || Boolean(env.BETTER_AUTH_SECRET),
+    }, {
+      db: await c.get(SqlToken),
+      routing: c.has(MigrationRuntimeToken)
+        ? routingProbe((await c.get(MigrationRuntimeToken)).routing)
+        : undefined,
+    });
+  });
+
   container.register(AuthServiceToken, async (c) => {
     const config = await c.get(ConfigToken);
     const sql = await c.get(SqlToken);
@@ -142,6 +164,7 @@ export function registerAuth(
       claims: new SignupClaims(sql),
       tokens: await c.get(AccessTokenVerifierToken),
       events: await c.get(AuthEventSinkToken),
+      identity: await c.get(SystemOfRecordToken),
     });
     return service;
   }, (service) => service.drain());
@@ -165,6 +188,7 @@ export function registerAuth(
         claims: new SignupClaims(sql),
         tokens: await c.get(AccessTokenVerifierToken),
         events: await c.get(AuthEventSinkToken),
+        identity: await c.get(SystemOfRecordToken),
       },
     );
     return { original, abstracted: await c.get(AuthServiceToken) };

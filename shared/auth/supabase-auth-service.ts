@@ -27,9 +27,11 @@ import { type AccessTokenVerifierConfig, verifyAccessToken } from "./access-toke
 import {
   AuthError,
   authUnavailable,
+  emailNotConfirmed,
   invalidCredentials,
   invalidToken,
   userAlreadyExists,
+  userBanned,
   validationFailed,
 } from "./errors.ts";
 import { checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
@@ -97,8 +99,12 @@ export function mapSupabaseError(error: SupabaseAuthError | Error): AuthError {
       return new AuthError("weak_password", error.message, { reasons, cause: error });
     }
     case "invalid_credentials":
-    case "email_not_confirmed": // same answer as a wrong password: no enumeration
       return invalidCredentials(error);
+    // Definitive refusals of an existing account, passed on with GoTrue's own codes (errors.ts).
+    case "user_banned":
+      return userBanned(error);
+    case "email_not_confirmed":
+      return emailNotConfirmed(error);
     case "over_request_rate_limit":
     case "over_email_send_rate_limit":
       return new AuthError("rate_limited", "Too many requests; try again later", { cause: error });

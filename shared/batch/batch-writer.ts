@@ -30,6 +30,7 @@ import {
   writeBatchStatement,
   type WriteCounts,
 } from "./statements.ts";
+import { nameBatchWrites } from "./created-rows.ts";
 
 /** Planned users and validation failures a dry run reports. */
 export interface DryRunFindings {
@@ -105,6 +106,7 @@ async function applyScope(
       lastId: row.last_id,
     };
   }
+  await nameBatchWrites(tx, context.classify.migrationId);
   const row = (await tx.query<WriteCounts>(statement.sql, statement.params)).rows[0]!;
   const complete = row.users_inserted === row.to_migrate &&
     row.tracking_inserted === row.to_migrate && row.status_upserted === row.to_migrate &&

@@ -8,6 +8,7 @@
  * never returns password hashes, so each user's bcrypt hash is read from auth.users (the guide's
  * users lost their passwords); and every user's rows are written in one transaction.
  */
+import { nameBatchWrites } from "./created-rows.ts";
 import type { User } from "@supabase/supabase-js";
 import { z } from "zod";
 import type { SqlClient } from "../db/sql-client.ts";
@@ -264,6 +265,7 @@ async function writeUser(
   const user = rows.plan.user!;
   const now = new Date().toISOString();
   await db.transaction(async (tx) => {
+    await nameBatchWrites(tx, context.migrationId);
     await tx.query(
       `INSERT INTO "user" (id, name, email, "emailVerified", image, "userMetadata", "appMetadata",
                            "createdAt", "updatedAt")

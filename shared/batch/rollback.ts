@@ -3,7 +3,9 @@
  * created — the migrated_users rows with its migration_id and migrated_via = 'batch' — and
  * nobody else (native signups have no such row; lazy/dual-write users and other migrations'
  * users carry another migrated_via or migration_id). Accounts and sessions go with the user
- * (ON DELETE CASCADE). The migration is marked rolled_back FIRST, so in-flight batches of it
+ * (ON DELETE CASCADE). The user_migration_status rows the migration CREATED go too
+ * (created_by_migration, see created-rows.ts); rows it found only lose the Better Auth flags it
+ * set, so `status` counts exactly the users that are still tracked. The migration is marked rolled_back FIRST, so in-flight batches of it
  * abort at commit and no new ones start; deletion then proceeds in keyset chunks within the
  * budget. Running it again continues or, when nothing is left, changes nothing.
  */
@@ -49,11 +51,17 @@ export async function rollbackMigration(
        removed_users AS (
          DELETE FROM "user" u USING victims v WHERE u.id = v.new_auth_id RETURNING u.id
        ),
+       removed_status AS (
+         DELETE FROM user_migration_status s USING victims v
+         WHERE s.user_id = v.new_auth_id AND s.created_by_migration = $1
+         RETURNING 1
+       ),
        reset_status AS (
          UPDATE user_migration_status s
          SET better_auth_migrated = false, better_auth_migrated_at = NULL,
              data_validated = false, validated_at = NULL, updated_at = now()
-         FROM victims v WHERE s.user_id = v.new_auth_id
+         FROM victims v
+         WHERE s.user_id = v.new_auth_id AND s.created_by_migration IS DISTINCT FROM $1
          RETURNING 1
        ),
        removed_tracking AS (

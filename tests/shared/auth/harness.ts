@@ -24,6 +24,7 @@ import { LoginRateLimiter, type RateLimitSettings } from "../../../shared/auth/r
 import { SignupClaims } from "../../../shared/auth/signup-claims.ts";
 import { SupabaseAuthService } from "../../../shared/auth/supabase-auth-service.ts";
 import { UserSync } from "../../../shared/auth/user-sync.ts";
+import { SystemOfRecord } from "../../../shared/identity/system-of-record.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import type { CompletionSource } from "../../../shared/sync/completion.ts";
 import { openPostgres } from "../../../shared/db/postgres-client.ts";
@@ -248,7 +249,8 @@ export async function openStack(
     divergences,
     events,
     service(settings, override = {}) {
-      const service = new DualWriteAuthService({ ...BASE_SETTINGS, ...settings }, {
+      const merged = { ...BASE_SETTINGS, ...settings };
+      const service = new DualWriteAuthService(merged, {
         supabase: override.supabase ?? supabase,
         betterAuth: override.betterAuth ?? betterAuth,
         status,
@@ -257,6 +259,12 @@ export async function openStack(
         claims: new SignupClaims(db),
         tokens: verifierConfig(keys),
         events: sink,
+        identity: new SystemOfRecord({
+          mode: merged.mode,
+          useBetterAuth: merged.useBetterAuth,
+          supabase: true,
+          betterAuth: true,
+        }, { db }),
       });
       services.push(service);
       return service;

@@ -38,9 +38,10 @@ Deno.test("GoTrue errors map onto the one error contract", () => {
     ],
     [
       new AuthApiError("Email not confirmed", 400, "email_not_confirmed"),
-      "invalid_credentials",
+      "email_not_confirmed",
       400,
     ],
+    [new AuthApiError("User is banned", 400, "user_banned"), "user_banned", 400],
     [new AuthApiError("slow down", 429, "over_request_rate_limit"), "rate_limited", 429],
     [new AuthApiError("bad email", 400, "validation_failed"), "validation_failed", 400],
     [new AuthRetryableFetchError("fetch failed", 0), "auth_unavailable", 503],

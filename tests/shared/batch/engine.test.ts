@@ -272,8 +272,18 @@ for (const provider of sqlProviders()) {
            VALUES ($1::text, $1::uuid, 'user61@example.com', 'lazy')`,
           [lazyId],
         );
+        // A status row the second migration FINDS (a Supabase-side signup already tracked).
+        const foundId = await userId(db, 70);
+        await db.query(
+          `INSERT INTO user_migration_status (user_id, email, supabase_migrated,
+                                              supabase_migrated_at)
+           VALUES ($1::uuid, 'user70@example.com', true, now())`,
+          [foundId],
+        );
+        const statusBefore = (await engine.status()).totals.total;
         const second = await engine.run({ migration_id: "second" });
         assert.equal(second.migrated, 39);
+        assert.equal((await engine.status()).totals.total, statusBefore + 38, "38 rows created");
         assert.equal(second.skipped, 61);
 
         await assert.rejects(
@@ -298,6 +308,17 @@ for (const provider of sqlProviders()) {
           [lazyId],
         );
         assert.deepEqual(rows[0], { n: 62, native: 1, lazy: 1, first: 60 });
+        // Rollback tidy: the 38 status rows it created are gone, the one it found stays (without
+        // the Better Auth flag it set), and status no longer counts the removed users.
+        const { rows: statusRows } = await db.query<Record<string, unknown>>(
+          `SELECT user_id::text AS id, supabase_migrated, better_auth_migrated
+             FROM user_migration_status
+            WHERE user_id NOT IN (SELECT new_auth_id FROM migrated_users WHERE migration_id = 'first')`,
+        );
+        assert.deepEqual(statusRows, [
+          { id: foundId, supabase_migrated: true, better_auth_migrated: false },
+        ]);
+        assert.equal((await engine.status()).totals.total, statusBefore);
         const { rows: accounts } = await db.query<{ n: number }>(
           `SELECT count(*) AS n FROM account a WHERE NOT EXISTS (
              SELECT 1 FROM "user" u WHERE u.id = a."userId")`,
