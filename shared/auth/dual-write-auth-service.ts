@@ -700,6 +700,10 @@ export class DualWriteAuthService implements IAuthService {
       });
       return { system: record, outcome };
     }
+    if (may.recordHash && !(await verifyPassword(may.recordHash, input.password))) {
+      // The system of record's own stored hash refuses the password: its answer, final.
+      return { system: record, outcome: err(invalidCredentials()) };
+    }
     return {
       system: other,
       outcome: await this.#attempt(route, other, decision, input, options, false),

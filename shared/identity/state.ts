@@ -127,19 +127,30 @@ export async function readBetterAuthState(
   };
 }
 
-/** Unapplied outbox rows per direction for these users (the "in sync" contract). */
+/**
+ * Unapplied outbox rows per direction for these users (the "in sync" contract). A captured
+ * INSERT toward a side that already holds the user (the capture of a dual-write signup, of a copy,
+ * GoTrue's echo of an admin create) is an echo, not a change that side is missing:
+ * `existsIn` tells which sides hold the user, and such rows are not counted.
+ */
 export async function readPending(
   db: SqlClient,
   userIds: readonly string[],
+  existsIn: { readonly supabase: boolean; readonly betterAuth: boolean } = {
+    supabase: false,
+    betterAuth: false,
+  },
 ): Promise<PendingChanges> {
   const ids = [...new Set(userIds.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))];
   if (ids.length === 0) return { toBetterAuth: 0, toSupabase: 0 };
   const { rows } = await db.query<{ to_better_auth: number; to_supabase: number }>(
-    `SELECT count(*) FILTER (WHERE direction = 'to_better_auth')::int AS to_better_auth,
-            count(*) FILTER (WHERE direction = 'to_supabase')::int AS to_supabase
+    `SELECT count(*) FILTER (WHERE direction = 'to_better_auth'
+                               AND NOT (op = 'insert' AND $2::boolean))::int AS to_better_auth,
+            count(*) FILTER (WHERE direction = 'to_supabase'
+                               AND NOT (op = 'insert' AND $3::boolean))::int AS to_supabase
        FROM identity_change_outbox
       WHERE applied_at IS NULL AND user_id = ANY($1::text::uuid[])`,
-    [`{${ids.join(",")}}`],
+    [`{${ids.join(",")}}`, existsIn.betterAuth, existsIn.supabase],
   );
   const row = rows[0];
   return {

@@ -18,6 +18,12 @@
  *    ban, email change or delete in Supabase is the truth until applied); unapplied `to_supabase`
  *    rows make Better Auth the system of record. Rows pending in BOTH directions: nobody
  *    answers (503 auth_unavailable) until the appliers (shared/sync/) catch up — never a guess.
+ *    Echoes are not pending changes: a captured INSERT toward a side that already holds the user
+ *    (a dual-write signup's capture, a copy, GoTrue's echo of an admin create) is not counted
+ *    (state.ts readPending), and pending rows count only while the two copies disagree on what a
+ *    login reads (email, confirmation, ban, deletion, the very same password hash) — otherwise
+ *    routing (1, 2)
+ *    decides and the rows do not keep the other system from answering under 5.
  * 4. The system of record's definitive answer is FINAL on every path: wrong password, unknown or
  *    deleted user (400 invalid_credentials), banned (400 user_banned), email not confirmed
  *    (400 email_not_confirmed). GoTrue's codes and order (supabase/auth internal/api/token.go,
@@ -107,7 +113,12 @@ export interface IdentityDecision {
 
 /** May the other system answer for this user? */
 export type OtherAnswer =
-  | { readonly kind: "in_sync" }
+  /**
+   * In sync. `recordHash`: the two copies hold different bcrypt hashes (each system hashed the
+   * same signup password with its own salt), so the password must first verify against the
+   * system of record's stored hash — a mismatch is the system of record's wrong-password answer.
+   */
+  | { readonly kind: "in_sync"; readonly recordHash?: string }
   | { readonly kind: "not_in_sync"; readonly reason: string }
   /** The system of record's stored state already answers: this refusal is final. */
   | { readonly kind: "refused"; readonly error: AuthError };
@@ -196,7 +207,11 @@ export class SystemOfRecord {
     let pending: PendingChanges | null = null;
     if (db) {
       const ids = [userId, sbByEmail?.id, baByEmail?.id].filter((id): id is string => !!id);
-      pending = await readPending(db, ids).catch(() => null);
+      const existsIn = {
+        supabase: !!supabase && !supabase.deleted,
+        betterAuth: !!betterAuth && !betterAuth.deleted,
+      };
+      pending = await readPending(db, ids, existsIn).catch(() => null);
     }
     const decided = (systemOfRecord: AuthSystem, reason: DecisionReason, blocked?: string) => ({
       ...base,
@@ -209,6 +224,13 @@ export class SystemOfRecord {
       pending,
     });
     if (!pending) return decided("supabase", "state_unreadable");
+    // Rows still pending whose effect both copies already show (the capture of a dual-write
+    // signup, a copy, GoTrue's echo of an admin call) change nothing a login reads: routing
+    // decides. Only a pending change the copies do not agree on moves the system of record.
+    if (supabase && betterAuth && loginStateMatches(supabase, betterAuth)) {
+      if (routedTo === "supabase") return decided("supabase", "routed_to_supabase");
+      return decided("better_auth", "cut_over");
+    }
     if (pending.toBetterAuth > 0 && pending.toSupabase > 0) {
       return decided(
         routedTo,
@@ -234,11 +256,14 @@ export class SystemOfRecord {
     const pendingToOther = other === "better_auth"
       ? decision.pending.toBetterAuth
       : decision.pending.toSupabase;
-    if (pendingToOther > 0) {
-      return { kind: "not_in_sync", reason: `changes pending toward ${other}` };
-    }
     const record = other === "better_auth" ? decision.supabase : decision.betterAuth;
     const copy = other === "better_auth" ? decision.betterAuth : decision.supabase;
+    // Pending rows block the other system unless both copies are readable and already agree on
+    // everything a login reads (then the rows are echoes or changes a login does not see).
+    const agree = !!record && !!copy && loginStateMatches(record, copy);
+    if (pendingToOther > 0 && !agree) {
+      return { kind: "not_in_sync", reason: `changes pending toward ${other}` };
+    }
     if (record !== undefined) {
       // The system of record's stored state, read from its tables, is its answer.
       if (record === null || record.deleted) {
@@ -253,7 +278,7 @@ export class SystemOfRecord {
       const a = record.passwordHash;
       const b = copy.passwordHash;
       if (a && b && isLegacyHash(a) && isLegacyHash(b) && a !== b) {
-        return { kind: "not_in_sync", reason: "password hash differs" };
+        return { kind: "in_sync", recordHash: a };
       }
       if ((a === null) !== (b === null)) return { kind: "not_in_sync", reason: "password differs" };
     }
@@ -272,4 +297,13 @@ export class SystemOfRecord {
     if (supabase && !supabase.deleted && !supabase.emailConfirmed) return emailNotConfirmed();
     return null;
   }
+}
+
+/**
+ * The two copies agree on everything a password login reads: email and its confirmation, ban,
+ * deletion and the very same password hash (bcrypt is copied as-is both ways until the migration is declared complete).
+ */
+function loginStateMatches(a: IdentityState, b: IdentityState): boolean {
+  return a.email === b.email && a.banned === b.banned && a.deleted === b.deleted &&
+    a.emailConfirmed === b.emailConfirmed && a.passwordHash === b.passwordHash;
 }

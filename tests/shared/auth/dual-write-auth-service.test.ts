@@ -349,7 +349,7 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
             email: user.email,
             password: PASSWORD,
           });
-          assert.ok(result.ok);
+          assert.ok(result.ok, JSON.stringify(!result.ok && result.error.toBody()));
           assert.equal(result.value.user.id, user.id);
           assert.equal(await issuerOf(stack, result.value.session!.access_token), primary);
         } finally {
@@ -368,7 +368,7 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
             email: user.email,
             password: PASSWORD,
           });
-          assert.ok(result.ok);
+          assert.ok(result.ok, JSON.stringify(!result.ok && result.error.toBody()));
           assert.equal(await issuerOf(stack, result.value.session!.access_token), OTHER[primary]);
           const login = stack.events.findLast((e) => e.type === "login" && e.success);
           assert.equal(login?.fallback, true);
@@ -460,7 +460,7 @@ async function runLoginMatrix(t: Deno.TestContext, stack: Stack) {
       );
       const service = stack.service({ mode: "dual_write", useBetterAuth: true });
       const result = await service.signIn({ email: user.email, password: "a-brand-new-password" });
-      assert.ok(result.ok);
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.error.toBody()));
       const old = await service.signIn({ email: user.email, password: PASSWORD });
       assert.ok(!old.ok, "the old password is refused by the system of record");
       assert.equal(old.error.code, "invalid_credentials");

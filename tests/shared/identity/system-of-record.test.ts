@@ -42,12 +42,36 @@ async function betterAuthCopy(db: SqlClient, id: string, email: string, hash = H
   );
 }
 
-async function pending(db: SqlClient, id: string, direction: "to_better_auth" | "to_supabase") {
+async function pending(
+  db: SqlClient,
+  id: string,
+  direction: "to_better_auth" | "to_supabase",
+  op: "insert" | "update" = "update",
+) {
   await db.query(
     `INSERT INTO identity_change_outbox (direction, user_id, entity, op)
-     VALUES ($1, $2::uuid, 'user', 'update')`,
-    [direction, id],
+     VALUES ($1, $2::uuid, 'user', $3)`,
+    [direction, id, op],
   );
+}
+
+/** Marks the user's captured rows applied (as the appliers would). */
+async function settle(db: SqlClient, id: string) {
+  await db.query(`UPDATE identity_change_outbox SET applied_at = now() WHERE user_id = $1`, [id]);
+}
+
+/** A password change on one side that its applier has not carried over yet. */
+async function newHashIn(
+  db: SqlClient,
+  id: string,
+  side: "supabase" | "better_auth",
+  hash: string,
+) {
+  if (side === "supabase") {
+    await db.query(`UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid`, [id, hash]);
+  } else {
+    await db.query(`UPDATE account SET password = $2 WHERE "userId" = $1::uuid`, [id, hash]);
+  }
 }
 
 function rule(db: SqlClient, useBetterAuth = true): SystemOfRecord {
@@ -84,7 +108,14 @@ for (const provider of sqlProviders()) {
         ]);
         await betterAuthCopy(db, id, email);
         assert.deepEqual(brief(await rule(db).decide(email)), ["better_auth", "cut_over", null]);
+        // Echoes are not changes: a captured insert toward a side that holds the user, or any
+        // row whose effect both copies already show, leaves the user cut over.
+        await pending(db, id, "to_better_auth", "insert");
+        assert.deepEqual(brief(await rule(db).decide(email)), ["better_auth", "cut_over", null]);
         await pending(db, id, "to_better_auth");
+        assert.deepEqual(brief(await rule(db).decide(email)), ["better_auth", "cut_over", null]);
+        // A reset in Supabase, not applied yet: Supabase is the truth.
+        await newHashIn(db, id, "supabase", OTHER_HASH);
         const behind = await rule(db).decide(email);
         assert.deepEqual(brief(behind), ["supabase", "better_auth_behind", null]);
         assert.equal(rule(db).otherMayAnswer(behind).kind, "not_in_sync");
@@ -95,6 +126,7 @@ for (const provider of sqlProviders()) {
         await db.query(`UPDATE identity_change_outbox SET applied_at = now() WHERE user_id = $1`, [
           id,
         ]);
+        await newHashIn(db, id, "better_auth", OTHER_HASH);
         assert.deepEqual(brief(await rule(db).decide(email)), ["better_auth", "cut_over", null]);
       });
 
@@ -102,6 +134,7 @@ for (const provider of sqlProviders()) {
         const email = `c-${crypto.randomUUID()}@example.com`;
         const id = await supabaseUser(db, email);
         await betterAuthCopy(db, id, email);
+        await newHashIn(db, id, "better_auth", OTHER_HASH);
         await pending(db, id, "to_supabase");
         const d = await rule(db, false).decide(email);
         assert.deepEqual(brief(d), ["better_auth", "supabase_behind", null]);
@@ -113,12 +146,15 @@ for (const provider of sqlProviders()) {
         const id = await supabaseUser(db, email);
         await betterAuthCopy(db, id, email, OTHER_HASH);
         const sor = rule(db, false);
+        // Each system hashed the password with its own salt (a dual-write signup): the password
+        // must first verify against the system of record's stored hash.
         assert.deepEqual(sor.otherMayAnswer(await sor.decide(email)), {
-          kind: "not_in_sync",
-          reason: "password hash differs",
+          kind: "in_sync",
+          recordHash: HASH,
         });
         await db.query(`UPDATE account SET password = $2 WHERE "userId" = $1::uuid`, [id, HASH]);
         await db.query(`UPDATE "user" SET banned = true WHERE id = $1::uuid`, [id]);
+        await settle(db, id); // this step compares states; the capture triggers' rows are applied
         assert.deepEqual(sor.otherMayAnswer(await sor.decide(email)), {
           kind: "not_in_sync",
           reason: "ban differs",
@@ -128,8 +164,10 @@ for (const provider of sqlProviders()) {
           `UPDATE "user" SET "banExpires" = now() - interval '1 minute' WHERE id = $1::uuid`,
           [id],
         );
+        await settle(db, id);
         assert.deepEqual(sor.otherMayAnswer(await sor.decide(email)), { kind: "in_sync" });
         await db.query(`UPDATE "user" SET email = 'x' || email WHERE id = $1::uuid`, [id]);
+        await settle(db, id);
         assert.deepEqual(sor.otherMayAnswer(await sor.decide(email)), {
           kind: "not_in_sync",
           reason: "email differs",
