@@ -238,7 +238,10 @@ export async function findAuthDependencies(
     const uses = authReferences(row.src ?? "", authRelations);
     if (uses.length === 0) continue;
     const label = `${row.schema}.${row.name}(${row.args})`;
-    const migratorOwn = /identity_change_outbox/i.test(row.src ?? "");
+    // The migrator's own change capture (migrations/20261206020000): the functions that write
+    // the outbox, and the one that installs their triggers on auth.users / auth.identities.
+    const migratorOwn = /identity_change_outbox/i.test(row.src ?? "") ||
+      (row.schema === "public" && row.name === "identity_sync_install_auth_triggers");
     appFunctions.set(String(row.oid), {
       label,
       uses,
