@@ -74,6 +74,8 @@ interface UserLookups {
   readonly signupInFlight: boolean;
   readonly emailOwnedByOther: boolean;
   readonly identityOwnedByOther: boolean;
+  /** A verified TOTP factor: this path carries no factor, so such a user is refused. */
+  readonly verifiedTotp: boolean;
 }
 
 /** The per-user queries the original runs before deciding (one round trip each). */
@@ -99,6 +101,11 @@ async function lookUp(db: SqlClient, user: User): Promise<UserLookups> {
     `SELECT count(*) AS n FROM "user" WHERE email = $1 AND id <> $2::uuid`,
     [email, user.id],
   );
+  const totp = await db.query<{ n: number }>(
+    `SELECT count(*) AS n FROM auth.mfa_factors
+      WHERE user_id = $1::uuid AND factor_type = 'totp' AND status = 'verified'`,
+    [user.id],
+  );
   let identityOwnedByOther = false;
   for (const identity of socialIdentities(user)) {
     const { rows } = await db.query<{ n: number }>(
@@ -115,6 +122,7 @@ async function lookUp(db: SqlClient, user: User): Promise<UserLookups> {
     signupInFlight: Number(claim.rows[0]?.n ?? 0) > 0,
     emailOwnedByOther: (owner.rows[0]?.n ?? 0) > 0,
     identityOwnedByOther,
+    verifiedTotp: Number(totp.rows[0]?.n ?? 0) > 0,
   };
 }
 
@@ -153,6 +161,8 @@ function reasonFor(
   const providers = socialIdentities(user).map((identity) => identity.provider);
   if (new Set(providers).size !== providers.length) return "duplicate_provider_identity";
   if (lookups.identityOwnedByOther) return "identity_exists_in_target";
+  // Never migrated without its second factor (the set-based engine carries it; this path cannot).
+  if (lookups.verifiedTotp) return "totp_not_carried";
   return null;
 }
 

@@ -155,6 +155,41 @@ for (const provider of sqlProviders()) {
           await ids(db, "SELECT id::text AS id FROM auth.users"),
         );
       });
+
+      await t.step(
+        "a user with a verified TOTP factor is refused, never migrated without it",
+        async () => {
+          await resetTables(db);
+          await seedAuthUsers(db, 6);
+          const { rows } = await db.query<{ id: string }>(
+            "SELECT id::text AS id FROM auth.users ORDER BY id LIMIT 2",
+          );
+          const [verified, unverified] = rows.map((row) => row.id);
+          for (const [userId, status] of [[verified, "verified"], [unverified, "unverified"]]) {
+            await db.query(
+              `INSERT INTO auth.mfa_factors (id, user_id, friendly_name, factor_type, status,
+                                           created_at, updated_at, secret)
+             VALUES (gen_random_uuid(), $1::uuid, 'app', 'totp', $2, now(), now(), 'JBSWY3DPEHPK3PXP')`,
+              [userId, status],
+            );
+          }
+          const result = await runOriginal(await context(db, hostedAdmin(db), "totp"), {
+            perPage: 50,
+          });
+          assert.ok(result.reachedEnd);
+          const migrated = await ids(db, `SELECT id::text AS id FROM "user"`);
+          assert.ok(!migrated.includes(verified!), "the verified-TOTP user is not in Better Auth");
+          assert.ok(
+            migrated.includes(unverified!),
+            "an unverified factor does not hold a user back",
+          );
+          const { rows: errors } = await db.query<{ error_code: string }>(
+            "SELECT error_code FROM migration_errors WHERE user_id = $1",
+            [verified],
+          );
+          assert.deepEqual(errors.map((row) => row.error_code), ["totp_not_carried"]);
+        },
+      );
     } finally {
       await db.close();
     }

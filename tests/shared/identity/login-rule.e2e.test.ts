@@ -198,19 +198,37 @@ async function story(stack: IdentityStack, app: ModeApp, config: Config): Promis
       );}
     const old = await login(app, email, P1);
     assert.notEqual(old.status, 200, "old password never, even with Supabase down");
-    // A change in flight toward Better Auth: its copy may not answer any more. Only
-    // better_auth_only's lazy path still answers, from Supabase's own stored state (auth.users),
-    // which needs no GoTrue.
+    // A change in flight toward Better Auth (a password set in Supabase's own table while its
+    // API is down, not applied yet): the copy may not answer any more. Only better_auth_only's
+    // lazy path still answers, from Supabase's own stored state (auth.users), which needs no
+    // GoTrue. A pending row alone, whose effect both copies already show, would not block.
+    const { rows: before } = await stack.db.query<{ hash: string }>(
+      `SELECT encrypted_password AS hash FROM auth.users WHERE id = $1::uuid`,
+      [id],
+    );
+    await stack.db.query(`UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid`, [
+      id,
+      await hashBcrypt(P3),
+    ]);
     await captured(stack, id);
-    const inFlight = await login(app, email, P2);
+    const inFlight = await login(app, email, P3);
     if (expected.verifiesStoredHash) expectOk(inFlight, "in flight, checked against auth.users");
     else {assert.equal(
         inFlight.status,
         503,
         `in flight, Supabase down: ${JSON.stringify(inFlight)}`,
       );}
-    const oldInFlight = await login(app, email, P1);
+    const oldInFlight = await login(app, email, P2);
     assert.notEqual(oldInFlight.status, 200, "old password, in flight, Supabase down");
+    // Back to P2 on both sides for the rest of the story.
+    await stack.db.query(`UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid`, [
+      id,
+      before[0]!.hash,
+    ]);
+    await stack.db.query(
+      `UPDATE account SET password = $2 WHERE "userId" = $1::uuid AND "providerId" = 'credential'`,
+      [id, before[0]!.hash],
+    );
     await applied(stack, id);
   } finally {
     stack.setAuthDown(false);

@@ -128,7 +128,7 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           assert.equal(copy!.sessions, 0, "sessions revoked");
           const refused = await stack.betterAuth.signIn({ email: address, password: PASSWORD });
           assert.ok(!refused.ok, "banned: refused");
-          assert.equal(refused.error.code, "invalid_credentials", "a definitive refusal");
+          assert.equal(refused.error.code, "user_banned", "a definitive refusal, GoTrue's code");
           await stack.admin.auth.admin.updateUserById(id, { ban_duration: "none" });
           await stack.identitySync.apply();
           copy = await betterAuthRow(stack.db, id);
