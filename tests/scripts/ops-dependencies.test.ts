@@ -10,27 +10,7 @@ import type { DependencyReport } from "../../shared/cutover/dependencies.ts";
 import { freshPostgres, TEST_DATABASE_URL } from "../helpers/db.ts";
 import { AUTH_SCHEMA_SQL } from "../local/standin/rest/serve-rest.ts";
 import { APP_SCHEMA } from "../shared/cutover/fixtures.ts";
-
-const SCRIPT = new URL("../../scripts/ops.ts", import.meta.url).pathname;
-
-async function ops(env: Record<string, string>, ...args: string[]) {
-  const base = Object.fromEntries(
-    ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"].flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value]];
-    }),
-  );
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    env: { ...base, USER: "tester", LOG_LEVEL: "silent", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { ops } from "./run-ops.ts";
 
 Deno.test({
   name: "ops dependencies against PostgreSQL (DATABASE_URL)",

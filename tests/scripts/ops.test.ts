@@ -8,34 +8,7 @@ import type { SqlClient } from "../../shared/db/sql-client.ts";
 import { openPglite } from "../../local/db/pglite-client.ts";
 import { openStandinDatabase } from "../../local/standin/database.ts";
 import { freshPostgres, TEST_DATABASE_URL } from "../helpers/db.ts";
-
-const SCRIPT = new URL("../../scripts/ops.ts", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ops(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const passThrough = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
-  const base = Object.fromEntries(
-    passThrough.flatMap((name) => {
-      const value = Deno.env.get(name);
-      return value === undefined ? [] : [[name, value]];
-    }),
-  );
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    env: { ...base, USER: "tester", LOG_LEVEL: "silent", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { ops } from "./run-ops.ts";
 
 async function one<T>(db: SqlClient, sql: string, params: unknown[] = []): Promise<T | undefined> {
   return (await db.query<T>(sql, params)).rows[0];
