@@ -149,15 +149,19 @@ for (const provider of sqlProviders()) {
           await Promise.all([a.breaker.refresh(NAME), b.breaker.refresh(NAME)]);
           const healed = await Promise.all([wave(a.migrator, 40), wave(b.migrator, 40)]);
           await Promise.all([a.migrator.flush(), b.migrator.flush()]);
-          assert.equal(dependency.calls, 5);
+          // Exactly one probe; once it has closed the breaker, the other instance may already
+          // send the rest of this wave to the healed path (each such request is one call).
           assert.equal(healed[0].probe + healed[1].probe, 1);
-          assert.equal(healed[0].abstracted + healed[1].abstracted, 1);
+          const healedAbstracted = healed[0].abstracted + healed[1].abstracted;
+          assert.ok(healedAbstracted >= 1);
+          assert.equal(dependency.calls, 4 + healedAbstracted);
+          const callsWhenClosed = dependency.calls;
 
           await Promise.all([a.breaker.refresh(NAME), b.breaker.refresh(NAME)]);
           const closed = await Promise.all([wave(a.migrator, 10), wave(b.migrator, 10)]);
           assert.equal(closed[0].abstracted + closed[1].abstracted, 20);
           assert.equal(closed[0].open + closed[1].open + closed[0].probe + closed[1].probe, 0);
-          assert.equal(dependency.calls, 25);
+          assert.equal(dependency.calls, callsWhenClosed + 20);
           const { rows } = await db.query<{ state: string; opened_count: number | string }>(
             "SELECT state, opened_count FROM circuit_breakers WHERE name = $1",
             [NAME],
