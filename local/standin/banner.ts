@@ -4,11 +4,14 @@
  * curl per function.
  */
 import type { StandinKeys } from "./keys.ts";
+import type { StandinProfile } from "./profile.ts";
 import { DEMO_ACCOUNT } from "./seed-legacy-users.ts";
 
 export interface BannerInfo {
   readonly url: string;
   readonly keys: StandinKeys;
+  /** hosted also prints the new API keys and the signing keys' JWKS (default lenient). */
+  readonly profile?: StandinProfile;
   readonly functions: ReadonlyArray<{ name: string; implemented: boolean }>;
   readonly database: string;
   readonly seeding: string;
@@ -66,6 +69,14 @@ export function formatBanner(info: BannerInfo): string {
     `  JWT secret     ${info.keys.jwtSecret}`,
     `  anon key       ${info.keys.anonKey}`,
     `  service_role   ${info.keys.serviceRoleKey}`,
+    ...(info.profile === "hosted"
+      ? [
+        `  publishable    ${info.keys.publishableKey}`,
+        `  secret         ${info.keys.secretKey}   (server only: refused from browsers)`,
+        `  JWKS           ${info.url}/auth/v1/.well-known/jwks.json (ES256 user tokens)`,
+        `  our JWKS       ${info.url}/functions/v1/login/.well-known/jwks.json (imported)`,
+      ]
+      : []),
     "",
     "Copy-paste (set the variables once per shell):",
     "",
@@ -74,6 +85,12 @@ export function formatBanner(info: BannerInfo): string {
     `  export SERVICE_ROLE_KEY='${info.keys.serviceRoleKey}'`,
     "",
   ];
+  // The demo table: RLS lets a user read only their own notes.
+  lines.push("  # public.notes (RLS: a user reads only rows whose user_id = auth.uid())");
+  lines.push(`  ${LOGIN_THEN_TOKEN(info.url)}`);
+  lines.push(
+    `  curl -s '${info.url}/rest/v1/notes?select=body' -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ACCESS_TOKEN"`,
+  );
   for (const fn of info.functions) {
     const note = fn.implemented
       ? fn.name === "coordinator" ? " (a user's access token: log in first)" : ""

@@ -30,7 +30,12 @@ import {
   FunctionsGateway,
   loadFunctionRegistry,
 } from "./functions-gateway.ts";
-import { createStandinKeys, DEFAULT_LOCAL_JWT_SECRET, type StandinKeys } from "./keys.ts";
+import {
+  createStandinKeys,
+  DEFAULT_LOCAL_JWT_SECRET,
+  importSigningKey,
+  type StandinKeys,
+} from "./keys.ts";
 import { formatRequestLine, RequestLog } from "./request-log.ts";
 import { runSeeders, type Seeder, type SeedReport } from "./seed.ts";
 import { DEFAULT_SEEDERS } from "./seeders.ts";
@@ -41,6 +46,20 @@ export const DEFAULT_CRON_INTERVAL_MS = 10_000;
 export const DEFAULT_SEED_USERS = 1_000;
 /** Only for the local stack (≥ 32 characters as env.ts requires). */
 export const DEV_BETTER_AUTH_SECRET = "local-dev-better-auth-secret-never-use-in-production";
+/**
+ * The ES256 key the local functions sign Better Auth-path access tokens with on the `hosted`
+ * profile (ACCESS_TOKEN_SIGNING_JWK), imported into the stand-in project's signing keys as
+ * README's key set-up imports yours into a real project. Local only, like the JWT secret.
+ */
+export const DEV_ACCESS_TOKEN_SIGNING_JWK: JsonWebKey & { kid: string } = {
+  kty: "EC",
+  crv: "P-256",
+  x: "jSGrZR4pN1-NqOTNAkNRzOO0j7uIc6IiprLpufX6Zs4",
+  y: "uJTBb6jYzpdEqNiCrj_lJS3qSL0QbUu6ISuMEOMW6xY",
+  d: "TloirjzplymkbeYUdXumet-4Dg-xNh-2RcRpysieUDE",
+  kid: "edge-migrator-dev-es256-1",
+  alg: "ES256",
+};
 
 export interface DevServerOptions {
   /** Default 54321; 0 picks a free port (tests). */
@@ -115,8 +134,16 @@ export function devServerEnv(
   keys: StandinKeys,
   dataDir: string | null,
   env: Record<string, string | undefined> = {},
+  profile: StandinProfile = "lenient",
 ): RawEnv {
+  const hosted = profile === "hosted";
   return {
+    // Better Auth-path tokens as the stand-in's project accepts them: ES256 with a key imported
+    // into its signing keys (hosted), HS256 with the legacy JWT secret (lenient, a legacy-key
+    // project). A developer's own ACCESS_TOKEN_SIGNING(_JWK) wins.
+    ...(hosted
+      ? { ACCESS_TOKEN_SIGNING_JWK: JSON.stringify(DEV_ACCESS_TOKEN_SIGNING_JWK) }
+      : { ACCESS_TOKEN_SIGNING: "hs256-project" }),
     ...env,
     MIGRATION_MODE: env.MIGRATION_MODE || "dual_write",
     BETTER_AUTH_SECRET: env.BETTER_AUTH_SECRET || DEV_BETTER_AUTH_SECRET,
@@ -126,8 +153,12 @@ export function devServerEnv(
     SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
     // Lets the functions verify stand-in access tokens locally, as PROJECT_JWT_SECRET does in prod.
     PROJECT_JWT_SECRET: keys.jwtSecret,
-    SUPABASE_PUBLISHABLE_KEYS: undefined,
-    SUPABASE_SECRET_KEYS: undefined,
+    // The platform sets the new keys beside the legacy ones on a project that has them; the
+    // legacy keys still win in loadConfig (shared/config/env.ts).
+    SUPABASE_PUBLISHABLE_KEYS: hosted
+      ? JSON.stringify({ default: keys.publishableKey })
+      : undefined,
+    SUPABASE_SECRET_KEYS: hosted ? JSON.stringify({ default: keys.secretKey }) : undefined,
     SUPABASE_DB_URL: undefined,
     DATABASE_URL: undefined,
     DATABASE_PROVIDER: "pglite",
@@ -209,8 +240,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   try {
     // Validate the environment before touching the database: a bad variable fails fast.
     const config = loadConfig(
-      devServerEnv(url, keys, dataDir, options.env) as Record<string, string | undefined>,
+      devServerEnv(url, keys, dataDir, options.env, options.profile) as Record<
+        string,
+        string | undefined
+      >,
     );
+    // The import step of README's key set-up, done for the local project: the functions' ES256
+    // key becomes one of its trusted signing keys (hosted profile).
+    if (options.profile === "hosted" && config.env.ACCESS_TOKEN_SIGNING_JWK) {
+      importSigningKey(keys, JSON.parse(config.env.ACCESS_TOKEN_SIGNING_JWK));
+    }
     const opened = await openStandinDatabase({
       dataDir,
       cacheDir: options.cacheDir === undefined ? DEFAULT_CACHE_DIR : options.cacheDir,
@@ -231,6 +270,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const rest = createRestApi({
       sql,
       jwtSecret: keys.jwtSecret,
+      keys,
       basePath: "",
       profile: options.profile,
     });
@@ -289,6 +329,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const banner = formatBanner({
       url,
       keys,
+      profile: options.profile ?? "lenient",
       functions: functions.names.map((name) => ({
         name,
         implemented: functions.isImplemented(name),

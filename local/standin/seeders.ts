@@ -8,5 +8,11 @@
 import type { Seeder } from "./seed.ts";
 import { coordinatorDemoSeeder } from "./seed-coordinator.ts";
 import { legacyUsersSeeder } from "./seed-legacy-users.ts";
+import { notesDemoSeeder } from "./seed-notes.ts";
 
-export const DEFAULT_SEEDERS: readonly Seeder[] = [legacyUsersSeeder, coordinatorDemoSeeder];
+export const DEFAULT_SEEDERS: readonly Seeder[] = [
+  legacyUsersSeeder,
+  coordinatorDemoSeeder,
+  // After the users: notes for the demo user and a few others (public.notes, RLS demo).
+  notesDemoSeeder,
+];

@@ -2,25 +2,36 @@
  * One bearer-token contract for both auth systems.
  *
  * Better Auth sessions are opaque rows; clients and the other functions of the suite expect a
- * Supabase-style JWT. So a Better Auth login returns an access token we mint here: HS256, with
- * GoTrue's claim set (sub = the user id, which is the Supabase id, role "authenticated", aud
- * "authenticated", email, app/user metadata, session_id = the Better Auth session id) and our own
- * `iss`. The Better Auth session token is the refresh token.
+ * Supabase-style JWT. So a Better Auth login returns an access token we mint here with GoTrue's
+ * claim set — supabase/auth internal/tokens/service.go AccessTokenClaims (aliased in
+ * internal/api/token.go) filled by GenerateAccessToken: iss, sub (the user id, which is the
+ * Supabase id), aud, exp, iat, email, phone, app_metadata, user_metadata, role, aal, amr,
+ * session_id (the Better Auth session id), is_anonymous — and our own `iss`. The Better Auth
+ * session token is the refresh token.
  *
- * verifyAccessToken() accepts both kinds: ours (by `iss`, HS256 with our secret) and Supabase's
- * (HS256 with the project's legacy JWT secret, or ES256/RS256 with the project's JWKS, or, when
- * neither is configured, Auth's /user endpoint). Every function authenticates through it.
+ * Signing (AccessTokenSigning, chosen by register-access-tokens.ts from the environment):
+ * - ES256 with a private JWK (`es256`): the kid goes into the header as GoTrue's SignJWT puts it.
+ *   Imported into the Supabase project's JWT signing keys (README "Key set-up"), its public key is
+ *   in the project's JWKS, so PostgREST (RLS auth.uid()), Storage, Realtime and the gateway's
+ *   verify_jwt accept these tokens like Supabase's own. jwksOf() is what /login/.well-known/jwks.json
+ *   publishes.
+ * - HS256 with `secret`: the project's legacy JWT secret (Supabase accepts them too), or a key
+ *   derived from BETTER_AUTH_SECRET (only our functions accept them).
  *
- * If the lead signs our tokens with the Supabase project's JWT secret, they are also accepted by
- * Supabase itself (gateway verify_jwt, PostgREST, RLS auth.uid()); with a separate secret only
- * our functions accept them. See register.ts.
+ * verifyAccessToken() accepts both kinds: ours (by `iss`: ES256 by our public key and kid, or
+ * HS256 with `secret`) and Supabase's (HS256 with the project's legacy JWT secret, or ES256/RS256
+ * with the project's JWKS, or, when neither is configured, Auth's /user endpoint). Every function
+ * authenticates through it. Tokens whose algorithm has no configured key are refused: the
+ * algorithm picks the key, never the other way round.
  */
 import { AuthError, invalidToken } from "./errors.ts";
 import {
   checkTimeClaims,
   decodeJwt,
+  type Es256SigningKey,
   type JwtClaims,
   type PublicJwk,
+  signEs256,
   signHs256,
   verifyHs256Signature,
   verifyWithJwks,
@@ -31,10 +42,25 @@ export const DEFAULT_BETTER_AUTH_ISSUER = "urn:edge-migrator:better-auth";
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
 
 export interface AccessTokenSigning {
-  /** HS256 secret of our Better Auth tokens. */
+  /**
+   * HS256 key of our Better Auth tokens: what they are signed with when `es256` is absent, and
+   * what verifies HS256 tokens carrying our issuer (so tokens minted before a switch to ES256
+   * stay valid until they expire).
+   */
   readonly secret: string;
   readonly issuer: string;
   readonly ttlSeconds: number;
+  /** When set, tokens are ES256 with this key (ACCESS_TOKEN_SIGNING_JWK). */
+  readonly es256?: Es256SigningKey;
+}
+
+/**
+ * The public JWKS of our signing key, as GoTrue's WellKnownJwks answers
+ * (supabase/auth internal/api/jwks.go): asymmetric public keys only, never an HMAC secret — so an
+ * HS256 deployment publishes `{"keys":[]}`.
+ */
+export function jwksOf(signing: Pick<AccessTokenSigning, "es256">): { keys: PublicJwk[] } {
+  return { keys: signing.es256 ? [signing.es256.publicJwk] : [] };
 }
 
 /**
@@ -102,7 +128,9 @@ export async function issueSessionTokens(
     is_anonymous: false,
   };
   return {
-    access_token: await signHs256(claims, signing.secret),
+    access_token: signing.es256
+      ? await signEs256(claims, signing.es256)
+      : await signHs256(claims, signing.secret),
     refresh_token: subject.sessionToken,
     token_type: "bearer",
     expires_in: signing.ttlSeconds,
@@ -121,7 +149,10 @@ export interface SupabaseTokenVerification {
 }
 
 export interface AccessTokenVerifierConfig {
-  readonly betterAuth: Pick<AccessTokenSigning, "secret" | "issuer">;
+  /** Our tokens: HS256 by `secret`, ES256 by `publicKeys` (kid-matched). */
+  readonly betterAuth: Pick<AccessTokenSigning, "secret" | "issuer"> & {
+    readonly publicKeys?: readonly PublicJwk[];
+  };
   readonly supabase: SupabaseTokenVerification;
   readonly clockSkewSeconds?: number;
 }
@@ -151,9 +182,11 @@ export async function verifyAccessToken(
   const nowSeconds = Math.floor(now.getTime() / 1000);
   let system: AuthSystem;
   if (claims.iss === config.betterAuth.issuer) {
-    if (!(await verifyHs256Signature(jwt, config.betterAuth.secret))) {
-      throw invalidToken("Invalid access token signature");
-    }
+    const publicKeys = config.betterAuth.publicKeys ?? [];
+    const valid = header.alg === "ES256"
+      ? publicKeys.length > 0 && await verifyWithJwks(jwt, publicKeys)
+      : await verifyHs256Signature(jwt, config.betterAuth.secret);
+    if (!valid) throw invalidToken("Invalid access token signature");
     system = "better_auth";
   } else {
     await verifySupabaseSignature(token, jwt, header, config.supabase);

@@ -164,3 +164,117 @@ export function checkTimeClaims(
   }
   return null;
 }
+
+/**
+ * An ES256 signing key from a private JWK (EC P-256 with `d` and a `kid`), the format Supabase's
+ * signing-keys page imports and `supabase gen signing-key --algorithm ES256` prints. The public
+ * half is published the way GoTrue publishes its keys (supabase/auth internal/conf/jwk.go
+ * decodePublicKey: `use: "sig"`, `key_ops: ["verify"]`, private members removed).
+ */
+export interface Es256SigningKey {
+  readonly kid: string;
+  readonly privateKey: CryptoKey;
+  readonly publicJwk: PublicJwk;
+}
+
+/** Parses and imports a private EC P-256 JWK; throws a message naming the problem (never the key). */
+export async function importEs256SigningJwk(json: string | JsonWebKey): Promise<Es256SigningKey> {
+  let jwk: JsonWebKey & { kid?: unknown };
+  try {
+    jwk = typeof json === "string" ? JSON.parse(json) : json;
+  } catch {
+    throw new Error("the signing key is not valid JSON (expected a private JWK)");
+  }
+  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk)) {
+    throw new Error("the signing key must be a JSON object (a private JWK)");
+  }
+  if (jwk.kty !== "EC" || jwk.crv !== "P-256") {
+    throw new Error('the signing key must be an EC P-256 JWK ("kty":"EC","crv":"P-256") for ES256');
+  }
+  if (jwk.alg !== undefined && jwk.alg !== "ES256") {
+    throw new Error(`the signing key's "alg" must be ES256, not ${String(jwk.alg)}`);
+  }
+  if (typeof jwk.d !== "string" || typeof jwk.x !== "string" || typeof jwk.y !== "string") {
+    throw new Error('the signing key must be a private JWK with "x", "y" and "d"');
+  }
+  if (typeof jwk.kid !== "string" || jwk.kid.trim() === "") {
+    throw new Error('the signing key needs a "kid" (Supabase matches tokens to keys by kid)');
+  }
+  const kid = jwk.kid;
+  let privateKey: CryptoKey;
+  try {
+    privateKey = await crypto.subtle.importKey(
+      "jwk",
+      { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, d: jwk.d },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["sign"],
+    );
+    // The public half must import too: a JWK whose x/y do not form a point is refused here.
+    await crypto.subtle.importKey(
+      "jwk",
+      { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+  } catch {
+    throw new Error("the signing key is not a usable EC P-256 private key");
+  }
+  return {
+    kid,
+    privateKey,
+    publicJwk: {
+      kty: "EC",
+      crv: "P-256",
+      x: jwk.x,
+      y: jwk.y,
+      kid,
+      alg: "ES256",
+      use: "sig",
+      key_ops: ["verify"],
+    },
+  };
+}
+
+/** A fresh ES256 key pair as a private JWK (tests, `deno task keys`-style generation). */
+export async function generateEs256PrivateJwk(kid: string = crypto.randomUUID()): Promise<
+  JsonWebKey & { kid: string }
+> {
+  const pair = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  return {
+    kty: "EC",
+    crv: "P-256",
+    x: jwk.x,
+    y: jwk.y,
+    d: jwk.d,
+    kid,
+    alg: "ES256",
+    use: "sig",
+    key_ops: ["sign", "verify"],
+  };
+}
+
+/**
+ * Signs claims ES256 with the key's `kid` in the header, as GoTrue's SignJWT does
+ * (supabase/auth internal/tokens/service.go: golang-jwt's {"alg","typ"} header plus `kid`).
+ * WebCrypto's ECDSA signature is already the JWS form (r‖s, 64 bytes).
+ */
+export async function signEs256(claims: JwtClaims, key: Es256SigningKey): Promise<string> {
+  const header = base64UrlEncode(
+    encoder.encode(JSON.stringify({ alg: "ES256", kid: key.kid, typ: "JWT" })),
+  );
+  const body = base64UrlEncode(encoder.encode(JSON.stringify(claims)));
+  const input = `${header}.${body}`;
+  const signature = await crypto.subtle.sign(
+    { name: "ECDSA", hash: "SHA-256" },
+    key.privateKey,
+    encoder.encode(input),
+  );
+  return `${input}.${base64UrlEncode(new Uint8Array(signature))}`;
+}

@@ -30,6 +30,30 @@ const jsonKeyMap = z.string().optional().transform((value, ctx) => {
 
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL");
 
+export const ACCESS_TOKEN_SIGNING_MODES = ["es256", "hs256-project", "hs256"] as const;
+export type AccessTokenSigningMode = (typeof ACCESS_TOKEN_SIGNING_MODES)[number];
+
+/**
+ * What is wrong with an ACCESS_TOKEN_SIGNING_JWK value, checked synchronously at start-up (the
+ * key itself is imported by register-access-tokens.ts). Never echoes the value: it is a secret.
+ */
+function privateJwkProblem(value: string): string | null {
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(value);
+  } catch {
+    return "expected a private JWK as JSON";
+  }
+  if (!jwk || typeof jwk !== "object" || Array.isArray(jwk)) return "expected a JSON object";
+  const key = jwk as Record<string, unknown>;
+  if (key.kty !== "EC" || key.crv !== "P-256") {
+    return 'expected an EC P-256 key ("kty":"EC","crv":"P-256")';
+  }
+  if (typeof key.d !== "string") return 'expected a private key (with "d")';
+  if (typeof key.kid !== "string" || key.kid === "") return 'expected a "kid"';
+  return null;
+}
+
 export const MIGRATION_MODES = ["supabase_only", "dual_write", "better_auth_only"] as const;
 export const CANARY_SELECTIONS = ["random", "whitelist", "email_domain", "user_id_hash"] as const;
 export const DATABASE_PROVIDERS = ["pglite", "postgres", "supabase"] as const;
@@ -135,6 +159,20 @@ export const envSchema = z.object({
    * start with SUPABASE_ are reserved for the platform). Without it: the JWKS, else Auth's /user.
    */
   PROJECT_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * How Better Auth-path access tokens are signed (shared/auth/register-access-tokens.ts):
+   * `es256` with ACCESS_TOKEN_SIGNING_JWK (imported into the project's JWT signing keys, so
+   * Supabase accepts them), `hs256-project` with PROJECT_JWT_SECRET (the legacy JWT secret, also
+   * accepted by Supabase), `hs256` with a key derived from BETTER_AUTH_SECRET (our functions only).
+   * Default: `es256` when ACCESS_TOKEN_SIGNING_JWK is set, else `hs256`.
+   */
+  ACCESS_TOKEN_SIGNING: z.enum(ACCESS_TOKEN_SIGNING_MODES).optional(),
+  /** A private EC P-256 JWK (JSON, with `kid`) that signs Better Auth-path tokens ES256. */
+  ACCESS_TOKEN_SIGNING_JWK: z.string().optional().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    const problem = privateJwkProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   /** A legacy user table's database for migrate-batch (instead of Supabase auth.users). */
   OLD_DATABASE_URL: postgresUrl.optional(),
   OPS_ADMIN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -153,6 +191,20 @@ export const envSchema = z.object({
       code: "custom",
       path: ["BETTER_AUTH_SECRET"],
       message: `required when MIGRATION_MODE is ${env.MIGRATION_MODE}`,
+    });
+  }
+  if (env.ACCESS_TOKEN_SIGNING === "es256" && !env.ACCESS_TOKEN_SIGNING_JWK) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ACCESS_TOKEN_SIGNING_JWK"],
+      message: "required when ACCESS_TOKEN_SIGNING is es256",
+    });
+  }
+  if (env.ACCESS_TOKEN_SIGNING === "hs256-project" && !env.PROJECT_JWT_SECRET) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["PROJECT_JWT_SECRET"],
+      message: "required when ACCESS_TOKEN_SIGNING is hs256-project",
     });
   }
   if (env.DATABASE_PROVIDER === "postgres" && !env.DATABASE_URL && !env.SUPABASE_DB_URL) {

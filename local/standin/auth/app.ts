@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { redactString } from "../../../shared/observability/redact.ts";
-import type { StandinKeys } from "../keys.ts";
+import { projectJwks, type StandinKeys } from "../keys.ts";
 import {
   GOTRUE_DEFAULT_RATE_LIMITS,
   type RateLimitSettings,
@@ -75,8 +75,18 @@ export function createAuthApi(options: AuthApiOptions): Hono {
     keys: options.keys,
     tokens: {
       jwtSecret: options.keys.jwtSecret,
+      // hosted: a new supabase.com project signs with an asymmetric key (ES256); lenient is a
+      // legacy-key project (`supabase start` without signing keys): HS256 with the secret.
+      ...(hosted ? { signingKey: options.keys.signingKey } : {}),
       issuer: options.issuer ?? "http://127.0.0.1:54321/auth/v1",
       ttlSeconds: options.accessTokenTtlSeconds ?? 3600,
+    },
+    keySet: {
+      secret: options.keys.jwtSecret,
+      // Read on every verification: a key imported later (importSigningKey) counts at once.
+      get keys() {
+        return hosted ? projectJwks(options.keys).keys : [];
+      },
     },
     autoconfirm: options.autoconfirm ?? !hosted,
     minPasswordLength: options.minPasswordLength ?? DEFAULT_MIN_PASSWORD_LENGTH,
@@ -117,7 +127,14 @@ export function createAuthApi(options: AuthApiOptions): Hono {
       c.res.headers.set(name, value);
     }
   });
-  app.use("*", requireApiKey(options.keys));
+  // GoTrue's key set, published without an API key (the gateway's open JWKS route): public keys
+  // only, cached 10 minutes (supabase/auth internal/api/jwks.go WellKnownJwks). A legacy-only
+  // project publishes {"keys":[]}.
+  app.get("/.well-known/jwks.json", (c) => {
+    c.header("Cache-Control", "public, max-age=600");
+    return c.json(hosted ? projectJwks(options.keys) : { keys: [] });
+  });
+  app.use("*", requireApiKey(options.keys, { newApiKeys: hosted }));
   if (rateLimits) {
     // supabase/auth internal/api/api.go: /signup (Signups limiter) and /token (token.go,
     // limiterOpts.Token) are limited per client key; see rate-limit.ts.

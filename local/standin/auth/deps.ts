@@ -4,6 +4,7 @@ import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import type { StandinKeys } from "../keys.ts";
 import type { StandinProfile } from "../profile.ts";
 import type { AccessTokenSettings } from "./access-tokens.ts";
+import type { GoTrueKeySet } from "./jwt.ts";
 import { clientIp } from "./guards.ts";
 import type { ClientInfo } from "./sessions.ts";
 
@@ -11,6 +12,8 @@ export interface AuthDeps {
   readonly sql: SqlClient;
   readonly keys: StandinKeys;
   readonly tokens: AccessTokenSettings;
+  /** What verifies bearer tokens (GoTrue's JWT keys: legacy secret + asymmetric key set). */
+  readonly keySet: GoTrueKeySet;
   /** GoTrue's MAILER_AUTOCONFIRM: signups are confirmed at once and receive a session. */
   readonly autoconfirm: boolean;
   readonly minPasswordLength: number;

@@ -7,6 +7,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
+import { gatewayCheck } from "../gateway-keys.ts";
 import type { StandinKeys } from "../keys.ts";
 import {
   API_VERSION_HEADER,
@@ -16,7 +17,7 @@ import {
   forbidden,
   unauthorized,
 } from "./errors.ts";
-import { type JwtPayload, verifyHs256 } from "./jwt.ts";
+import { type GoTrueKeySet, type JwtPayload, verifyGoTrueJwt } from "./jwt.ts";
 import { type AuthSession, findSession } from "./sessions.ts";
 import { type AuthUser, findUserById } from "./users.ts";
 import { isUuid } from "./validation.ts";
@@ -24,37 +25,28 @@ import { isUuid } from "./validation.ts";
 /** Roles GoTrue's default GOTRUE_JWT_ADMIN_ROLES accepts on admin endpoints. */
 const ADMIN_ROLES = new Set(["service_role", "supabase_admin"]);
 
-function timingSafeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a);
-  const right = new TextEncoder().encode(b);
-  let difference = left.length ^ right.length;
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  }
-  return difference === 0;
-}
-
-/** The gateway's key check. Keys are compared in constant time, never logged. */
-export function requireApiKey(keys: StandinKeys): MiddlewareHandler {
+/**
+ * The gateway's key check and key translation (../gateway-keys.ts): a known `apikey` or 401;
+ * with the new API keys (hosted profile) the Authorization header GoTrue sees is the gateway's.
+ */
+export function requireApiKey(
+  keys: StandinKeys,
+  options: { newApiKeys: boolean },
+): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === "OPTIONS") return await next();
-    const presented = c.req.header("apikey") ?? new URL(c.req.url).searchParams.get("apikey");
-    if (!presented) {
-      return c.json(
-        apiKeyErrorBody("missing"),
-        401,
-        apiVersionHeaders(c.req.header(API_VERSION_HEADER)),
-      );
+    const outcome = await gatewayCheck(c.req.raw.headers, new URL(c.req.url), keys, {
+      newApiKeys: options.newApiKeys,
+      legacy: "exact",
+    });
+    if (!outcome.ok) {
+      const body = outcome.reason === "secret_in_browser"
+        ? { message: outcome.message }
+        : apiKeyErrorBody(outcome.reason);
+      return c.json(body, 401, apiVersionHeaders(c.req.header(API_VERSION_HEADER)));
     }
-    const known = timingSafeEqual(presented, keys.anonKey) ||
-      timingSafeEqual(presented, keys.serviceRoleKey);
-    if (!known) {
-      return c.json(
-        apiKeyErrorBody("invalid"),
-        401,
-        apiVersionHeaders(c.req.header(API_VERSION_HEADER)),
-      );
-    }
+    if (outcome.authorization === null) c.req.raw.headers.delete("authorization");
+    else c.req.raw.headers.set("authorization", outcome.authorization);
     await next();
   };
 }
@@ -69,9 +61,9 @@ export function bearerToken(authorization: string | undefined): string {
 /** GoTrue's parseJWTClaims: a refused token is a 403 `bad_jwt` naming the reason. */
 export async function verifiedClaims(
   authorization: string | undefined,
-  jwtSecret: string,
+  keySet: GoTrueKeySet,
 ): Promise<JwtPayload> {
-  const result = await verifyHs256(bearerToken(authorization), jwtSecret);
+  const result = await verifyGoTrueJwt(bearerToken(authorization), keySet);
   if (!result.ok) {
     throw forbidden(
       "bad_jwt",
@@ -91,9 +83,9 @@ export interface Authenticated {
 export async function authenticate(
   sql: SqlClient,
   authorization: string | undefined,
-  jwtSecret: string,
+  keySet: GoTrueKeySet,
 ): Promise<Authenticated> {
-  const claims = await verifiedClaims(authorization, jwtSecret);
+  const claims = await verifiedClaims(authorization, keySet);
   const sub = typeof claims.sub === "string" ? claims.sub : "";
   if (sub === "") throw forbidden("bad_jwt", "invalid claim: missing sub claim");
   if (!isUuid(sub)) throw badRequest("bad_jwt", "invalid claim: sub claim must be a UUID");
@@ -119,9 +111,9 @@ export async function authenticate(
 /** GoTrue's requireAdminCredentials: a bearer JWT whose role is an admin role. */
 export async function requireAdmin(
   authorization: string | undefined,
-  jwtSecret: string,
+  keySet: GoTrueKeySet,
 ): Promise<JwtPayload> {
-  const claims = await verifiedClaims(authorization, jwtSecret);
+  const claims = await verifiedClaims(authorization, keySet);
   if (typeof claims.role !== "string" || !ADMIN_ROLES.has(claims.role)) {
     throw forbidden("not_admin", "User not allowed");
   }

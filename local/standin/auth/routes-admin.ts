@@ -93,7 +93,7 @@ export function adminRoutes(deps: AuthDeps): Hono {
   const app = new Hono();
 
   app.use("/admin/*", async (c, next) => {
-    await requireAdmin(c.req.header("authorization"), deps.keys.jwtSecret);
+    await requireAdmin(c.req.header("authorization"), deps.keySet);
     await next();
   });
 

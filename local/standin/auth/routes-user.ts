@@ -156,7 +156,7 @@ export function userRoutes(deps: AuthDeps): Hono {
     const { user } = await authenticate(
       deps.sql,
       c.req.header("authorization"),
-      deps.keys.jwtSecret,
+      deps.keySet,
     );
     return c.json(userJson(user));
   });
@@ -165,7 +165,7 @@ export function userRoutes(deps: AuthDeps): Hono {
     const { user, session } = await authenticate(
       deps.sql,
       c.req.header("authorization"),
-      deps.keys.jwtSecret,
+      deps.keySet,
     );
     const scope = parseLogoutScope(c.req.query("scope") ?? null);
     await endSessions(deps.sql, user.id, session?.id ?? null, scope);

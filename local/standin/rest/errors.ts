@@ -172,6 +172,25 @@ export const pgrst = {
         }"`,
       },
     ),
+  /** PostgREST's JwtDecodeErr (Error.hs): 401 PGRST301 with WWW-Authenticate invalid_token. */
+  jwtDecode: (message: string, details: string | null = null) =>
+    new PgrstError(401, "PGRST301", message, details, null, {
+      "WWW-Authenticate": `Bearer error="invalid_token", error_description=${
+        JSON.stringify(message)
+      }`,
+    }),
+  /** PostgREST's JwtClaimsErr (Error.hs): 401 PGRST303. */
+  jwtClaims: (message: string) =>
+    new PgrstError(401, "PGRST303", message, null, null, {
+      "WWW-Authenticate": `Bearer error="invalid_token", error_description=${
+        JSON.stringify(message)
+      }`,
+    }),
+  /**
+   * The gateway refusing a secret key from a browser (Supabase API keys docs: secret keys are
+   * blocked for browsers by User-Agent, 401); not a PostgREST error, so no code.
+   */
+  secretKeyInBrowser: () => new PgrstError(401, "", "Forbidden use of secret API key in browser"),
   roleNotAllowed: (role: string) =>
     new PgrstError(401, "PGRST301", `role "${role}" is not allowed`),
 };

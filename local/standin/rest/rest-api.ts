@@ -17,6 +17,7 @@ import { pgErrorFields } from "../../../shared/db/database-errors.ts";
 import type { ResultRow } from "../../../shared/db/query-builder.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { AppError } from "../../../shared/result.ts";
+import type { StandinKeys } from "../keys.ts";
 import { authenticate, type AuthOptions } from "./auth.ts";
 import { pgrst, PgrstError, pgrstErrorFromDatabase } from "./errors.ts";
 import { parseAccept, parsePrefer } from "./request-parser.ts";
@@ -30,6 +31,13 @@ export interface RestApiOptions {
   readonly sql: SqlClient;
   /** Verifies the apikey and bearer tokens (the stand-in's JWT secret). */
   readonly jwtSecret: string;
+  /**
+   * The project's keys. On the `hosted` profile they make REST behave as a project on signing
+   * keys: bearer tokens verified against the project JWKS (GoTrue's ES256 key, imported keys)
+   * plus the legacy secret, and sb_publishable_/sb_secret_ API keys accepted (./auth.ts).
+   * Ignored on `lenient` (a legacy-key project: HS256 with jwtSecret only).
+   */
+  readonly keys?: StandinKeys;
   /** Mount prefix (default `/rest/v1`, as on Supabase); `""` serves at the root. */
   readonly basePath?: string;
   /** Exposed schemas; the first is the default (default `["public"]`). */
@@ -95,6 +103,7 @@ export function createRestApi(options: RestApiOptions): Hono {
     jwtSecret: options.jwtSecret,
     roles: new Set(options.roles ?? ["anon", "authenticated", "service_role"]),
     anonRole: options.anonRole ?? "anon",
+    ...(options.profile === "hosted" && options.keys ? { keys: options.keys } : {}),
   };
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const basePath = options.basePath ?? "/rest/v1";

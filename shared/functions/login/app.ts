@@ -5,7 +5,12 @@
  */
 import { LOGIN_POLICY } from "../../auth/policies.ts";
 import { clientIp, loginHandlers } from "../../auth/handlers.ts";
-import { AuthHandlerServicesToken, TotpLoginStepToken } from "../../auth/tokens.ts";
+import {
+  AccessTokenSigningToken,
+  AuthHandlerServicesToken,
+  TotpLoginStepToken,
+} from "../../auth/tokens.ts";
+import { jwksResponse } from "../../auth/jwks-route.ts";
 import { totpLoginStep } from "../../auth/totp-login-step.ts";
 import type { Container } from "../../di/container.ts";
 import type { FunctionApp } from "../../http/app.ts";
@@ -35,6 +40,11 @@ export async function createLoginApp(container: Container): Promise<FunctionApp>
     "/mfa/verify",
     async (c) =>
       totpLoginStep(await container.get(TotpLoginStepToken), c.req.raw, clientIp(c.req.raw)),
+  );
+  // The public key of our ES256 access tokens (shared/auth/jwks-route.ts).
+  app.get(
+    "/.well-known/jwks.json",
+    async () => jwksResponse(await container.get(AccessTokenSigningToken)),
   );
   return app;
 }

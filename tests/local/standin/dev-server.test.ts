@@ -117,6 +117,7 @@ Deno.test("a persisted data directory is seeded once and reopened; the stand-in 
       assert.deepEqual(first.seedReport.seeded.map((s) => s.name), [
         "legacy_supabase_users",
         "coordinator-demo",
+        "demo-notes",
       ]);
       assert.equal(first.cron, null);
       const config = await first.container.get(ConfigToken);
@@ -133,7 +134,11 @@ Deno.test("a persisted data directory is seeded once and reopened; the stand-in 
     const second = await startDevServer(options);
     try {
       assert.equal(second.databaseOrigin, "existing");
-      assert.deepEqual(second.seedReport.skipped, ["legacy_supabase_users", "coordinator-demo"]);
+      assert.deepEqual(second.seedReport.skipped, [
+        "legacy_supabase_users",
+        "coordinator-demo",
+        "demo-notes",
+      ]);
       const { rows } = await second.sql.query<{ n: number }>(
         "SELECT count(*) AS n FROM auth.users",
       );

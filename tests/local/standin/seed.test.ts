@@ -14,12 +14,15 @@ Deno.test("seeders run once per database, atomically with their record", async (
     assert.deepEqual(first.seeded.map((s) => s.name), [
       "legacy_supabase_users",
       "coordinator-demo",
+      "demo-notes",
     ]);
+    // Notes for the demo user and five others (seed-notes.ts), two each for the others.
+    assert.deepEqual(first.seeded[2]!.summary, { rows: 3 + 5 * 2, users: 6 });
     assert.equal((first.seeded[0]!.summary as { users: number }).users, 12);
     assert.equal(await countUsers(db), 12);
 
     const second = await runSeeders(db, DEFAULT_SEEDERS, { userCount: 12 });
-    assert.deepEqual(second.skipped, ["legacy_supabase_users", "coordinator-demo"]);
+    assert.deepEqual(second.skipped, ["legacy_supabase_users", "coordinator-demo", "demo-notes"]);
     assert.equal(await countUsers(db), 12, "nothing seeded twice");
 
     const failing: Seeder = {

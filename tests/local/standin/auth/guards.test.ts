@@ -4,6 +4,8 @@ import { GoTrueError } from "../../../../local/standin/auth/errors.ts";
 import { bearerToken, clientIp, requireAdmin } from "../../../../local/standin/auth/guards.ts";
 
 const secret = "super-secret-jwt-token-with-at-least-32-characters-long";
+/** A legacy-key project: the JWT secret and no asymmetric keys. */
+const keySet = { secret, keys: [] };
 
 Deno.test("bearerToken: GoTrue's 401 no_authorization without a Bearer credential", () => {
   assert.equal(bearerToken("Bearer abc.def.ghi"), "abc.def.ghi");
@@ -20,16 +22,16 @@ Deno.test("requireAdmin admits service_role and supabase_admin only", async () =
   const now = Math.floor(Date.now() / 1000);
   for (const role of ["service_role", "supabase_admin"]) {
     const token = await sign({ role, exp: now + 60 }, secret, "HS256");
-    assert.equal((await requireAdmin(`Bearer ${token}`, secret)).role, role);
+    assert.equal((await requireAdmin(`Bearer ${token}`, keySet)).role, role);
   }
   const anon = await sign({ role: "anon", exp: now + 60 }, secret, "HS256");
   await assert.rejects(
-    requireAdmin(`Bearer ${anon}`, secret),
+    requireAdmin(`Bearer ${anon}`, keySet),
     (e: GoTrueError) => e.errorCode === "not_admin",
   );
   const expired = await sign({ role: "service_role", exp: now - 1 }, secret, "HS256");
   await assert.rejects(
-    requireAdmin(`Bearer ${expired}`, secret),
+    requireAdmin(`Bearer ${expired}`, keySet),
     (e: GoTrueError) => e.errorCode === "bad_jwt",
   );
 });

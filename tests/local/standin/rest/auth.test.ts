@@ -66,7 +66,8 @@ Deno.test("missing or bad keys and tokens are 401s", async () => {
   );
   await rejected(request({ apikey: keys.anonKey, Authorization: "Basic abc" }), 401, "PGRST301");
   const now = Math.floor(Date.now() / 1000);
-  const expired = await sign({ role: "authenticated", exp: now - 1 }, keys.jwtSecret, "HS256");
+  // PostgREST allows 30 s of clock skew (Auth/Jwt.hs allowedSkewSeconds).
+  const expired = await sign({ role: "authenticated", exp: now - 31 }, keys.jwtSecret, "HS256");
   await rejected(
     request({ apikey: keys.anonKey, Authorization: `Bearer ${expired}` }),
     401,
