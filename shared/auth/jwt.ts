@@ -202,6 +202,7 @@ export async function importEs256SigningJwk(json: string | JsonWebKey): Promise<
   }
   const kid = jwk.kid;
   let privateKey: CryptoKey;
+  let matches = false;
   try {
     privateKey = await crypto.subtle.importKey(
       "jwk",
@@ -210,16 +211,24 @@ export async function importEs256SigningJwk(json: string | JsonWebKey): Promise<
       false,
       ["sign"],
     );
-    // The public half must import too: a JWK whose x/y do not form a point is refused here.
-    await crypto.subtle.importKey(
+    // The public half must verify what the private half signs: a JWK whose x/y do not belong
+    // to its d would mint tokens that no JWKS (ours, or Supabase's after the import) accepts.
+    const publicKey = await crypto.subtle.importKey(
       "jwk",
       { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y },
       { name: "ECDSA", namedCurve: "P-256" },
       false,
       ["verify"],
     );
+    const probe = encoder.encode("edge-migrator signing-key probe");
+    const algorithm = { name: "ECDSA", hash: "SHA-256" };
+    const signature = await crypto.subtle.sign(algorithm, privateKey, probe);
+    matches = await crypto.subtle.verify(algorithm, publicKey, signature, probe);
   } catch {
     throw new Error("the signing key is not a usable EC P-256 private key");
+  }
+  if (!matches) {
+    throw new Error("the signing key is not a usable EC P-256 private key (x, y do not match d)");
   }
   return {
     kid,
