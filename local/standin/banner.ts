@@ -85,12 +85,6 @@ export function formatBanner(info: BannerInfo): string {
     `  export SERVICE_ROLE_KEY='${info.keys.serviceRoleKey}'`,
     "",
   ];
-  // The demo table: RLS lets a user read only their own notes.
-  lines.push("  # public.notes (RLS: a user reads only rows whose user_id = auth.uid())");
-  lines.push(`  ${LOGIN_THEN_TOKEN(info.url)}`);
-  lines.push(
-    `  curl -s '${info.url}/rest/v1/notes?select=body' -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ACCESS_TOKEN"`,
-  );
   for (const fn of info.functions) {
     const note = fn.implemented
       ? fn.name === "coordinator" ? " (a user's access token: log in first)" : ""
@@ -98,6 +92,12 @@ export function formatBanner(info: BannerInfo): string {
     lines.push(`  # ${fn.name}${note}`);
     for (const line of curlFor(fn.name, info.url)) lines.push(`  ${line}`);
   }
+  // The demo table: RLS lets a user read only their own notes.
+  lines.push("  # public.notes (RLS: a user reads only rows whose user_id = auth.uid())");
+  lines.push(`  ${LOGIN_THEN_TOKEN(info.url)}`);
+  lines.push(
+    `  curl -s '${info.url}/rest/v1/notes?select=body' -H "apikey: $ANON_KEY" -H "Authorization: Bearer $ACCESS_TOKEN"`,
+  );
   lines.push("");
   return lines.join("\n");
 }

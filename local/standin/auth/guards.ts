@@ -45,8 +45,14 @@ export function requireApiKey(
         : apiKeyErrorBody(outcome.reason);
       return c.json(body, 401, apiVersionHeaders(c.req.header(API_VERSION_HEADER)));
     }
-    if (outcome.authorization === null) c.req.raw.headers.delete("authorization");
-    else c.req.raw.headers.set("authorization", outcome.authorization);
+    if (outcome.authorization !== (c.req.header("authorization") ?? null)) {
+      // What the gateway forwards; a served request's headers are immutable, so a new Request
+      // (body not read yet) carries them on.
+      const headers = new Headers(c.req.raw.headers);
+      if (outcome.authorization === null) headers.delete("authorization");
+      else headers.set("authorization", outcome.authorization);
+      c.req.raw = new Request(c.req.raw, { headers });
+    }
     await next();
   };
 }

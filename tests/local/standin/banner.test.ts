@@ -22,7 +22,7 @@ Deno.test("the banner lists URLs, both keys and one runnable curl per function",
   assert.ok(banner.includes(`export ANON_KEY='${keys.anonKey}'`));
   assert.ok(banner.includes(`export SERVICE_ROLE_KEY='${keys.serviceRoleKey}'`));
   const curls = banner.split("\n").filter((line) => line.trim().startsWith("curl "));
-  assert.equal(curls.length, 4);
+  assert.equal(curls.length, 5);
   // The coordinator needs a user's token: the banner logs in first (the anon key gets 401).
   assert.ok(banner.includes("export ACCESS_TOKEN=$(curl -s -X POST "));
   assert.match(curls[2]!, /coordinator\/agents' -H "Authorization: Bearer \$ACCESS_TOKEN"/);
@@ -31,6 +31,11 @@ Deno.test("the banner lists URLs, both keys and one runnable curl per function",
     /functions\/v1\/login' .*"email":"demo@example.com","password":"password123"/,
   );
   assert.match(curls[3]!, /migrate-batch' -H "Authorization: Bearer \$SERVICE_ROLE_KEY"/);
+  // The demo table, read with a user's token (RLS on auth.uid()).
+  assert.match(
+    curls[4]!,
+    /rest\/v1\/notes\?select=body' -H "apikey: \$ANON_KEY" -H "Authorization: Bearer \$ACCESS_TOKEN"/,
+  );
   assert.ok(banner.includes("# login (not built yet: answers 501)"));
   assert.ok(!banner.includes("# signup (not built"));
 });

@@ -6,6 +6,7 @@
  * - the banner's copy-paste commands for the coordinator work as printed (log in, then call
  *   with the user's token), and print 200.
  */
+import { DEMO_USER_NOTES } from "../../../local/standin/seed-notes.ts";
 import assert from "node:assert/strict";
 import { startDevServer } from "../../../local/standin/dev-server.ts";
 
@@ -96,6 +97,23 @@ Deno.test("dev server: TRACE 405, JSON 404 on unknown routes, a banner whose coo
         assert.match(text.split("\n")[0] ?? "", /^HTTP\/1\.1 200/, text.slice(0, 500));
       },
     );
+    await t.step("the banner's public.notes commands return the demo user's notes", async () => {
+      const lines = server.banner.split("\n").map((line) => line.trim());
+      const exports = lines.filter((line) =>
+        line.startsWith("export ") && !line.includes("ACCESS")
+      );
+      const start = lines.findIndex((line) => line.startsWith("# public.notes"));
+      assert.ok(start > 0, server.banner);
+      const script = [...exports, ...lines.slice(start + 1, start + 3)].join("\n");
+      const output = await new Deno.Command("bash", { args: ["-c", script], stdout: "piped" })
+        .output();
+      const text = new TextDecoder().decode(output.stdout);
+      assert.deepEqual(
+        JSON.parse(text).map((row: { body: string }) => row.body).sort(),
+        [...DEMO_USER_NOTES].sort(),
+        text,
+      );
+    });
   } finally {
     await server.close();
   }
