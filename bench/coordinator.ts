@@ -27,6 +27,12 @@ import { openStandinDatabase } from "../local/standin/database.ts";
 import { createStandinKeys, verifyJwt } from "../local/standin/keys.ts";
 import { createRestApi } from "../local/standin/rest/rest-api.ts";
 import { createClient } from "@supabase/supabase-js";
+import {
+  DEFAULT_BETTER_AUTH_ISSUER,
+  issueSessionTokens,
+  verifyAccessToken,
+} from "../shared/auth/access-tokens.ts";
+import { generateEs256PrivateJwk, importEs256SigningJwk } from "../shared/auth/jwt.ts";
 
 const WARMUP = 20;
 const SAMPLES = 200;
@@ -142,10 +148,58 @@ export async function run(): Promise<void> {
       );
     }
     console.log("  ratio = abstracted p50 / original p50 (< 1: the abstracted path is faster)");
+    const get50 = percentile(samples["GET /coordinator/agents?capability=nlp"]!.abstracted, 0.5);
+    await tokenVerificationFigures(get50);
   } finally {
     for (const server of servers.reverse()) await server.close();
     await sql.close();
   }
+}
+
+/**
+ * What verifying the bearer costs per coordinator request (verifyAccessToken, issue 13): our ES256
+ * token by our public key vs an HS256 token by the legacy secret, interleaved, beside the
+ * abstracted GET p50 of this run.
+ */
+async function tokenVerificationFigures(getP50Ms: number): Promise<void> {
+  const key = await importEs256SigningJwk(await generateEs256PrivateJwk("bench"));
+  const secret = "bench-hs256-secret-with-at-least-32-characters";
+  const signing = { secret, issuer: DEFAULT_BETTER_AUTH_ISSUER, ttlSeconds: 3600 };
+  const subject = {
+    userId: crypto.randomUUID(),
+    email: "bench@example.com",
+    userMetadata: {},
+    appMetadata: {},
+    sessionId: crypto.randomUUID(),
+    sessionToken: "x",
+    authenticatedAt: new Date(),
+  };
+  const tokens = {
+    ES256: (await issueSessionTokens({ ...signing, es256: key }, subject)).access_token,
+    HS256: (await issueSessionTokens(signing, subject)).access_token,
+  };
+  const config = {
+    betterAuth: { secret, issuer: DEFAULT_BETTER_AUTH_ISSUER, publicKeys: [key.publicJwk] },
+    supabase: {},
+  };
+  const times: Record<keyof typeof tokens, number[]> = { ES256: [], HS256: [] };
+  for (let i = 0; i < 200 + 2000; i++) {
+    const order: Array<keyof typeof tokens> = i % 2 === 0 ? ["ES256", "HS256"] : ["HS256", "ES256"];
+    for (const alg of order) {
+      const started = performance.now();
+      await verifyAccessToken(tokens[alg], config);
+      if (i >= 200) times[alg].push(performance.now() - started);
+    }
+  }
+  const es = percentile(times.ES256, 0.5);
+  const hs = percentile(times.HS256, 0.5);
+  console.log(
+    `  token verification per request (2000 interleaved): ES256 p50 ${
+      (es * 1000).toFixed(0)
+    } µs, ` +
+      `HS256 p50 ${(hs * 1000).toFixed(0)} µs (${(es / hs).toFixed(1)}×); ES256 = ` +
+      `${((es / getP50Ms) * 100).toFixed(1)}% of the abstracted GET p50`,
+  );
 }
 
 if (import.meta.main) await run();

@@ -180,6 +180,12 @@ for (const provider of providers) {
         },
       );
 
+      await t.step("without a user's token the publishable key is anon: refused", async () => {
+        const anon = await createClient(url, keys.publishableKey, noSession).from("notes")
+          .select("body");
+        assert.equal(anon.error?.code, "42501", "the demo grants nothing to anon");
+      });
+
       await t.step("the login function publishes the key the project imported", async () => {
         const response = await fetch(`${url}/es/functions/v1/login/.well-known/jwks.json`);
         assert.equal(response.status, 200);
