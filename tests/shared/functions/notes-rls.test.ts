@@ -77,21 +77,28 @@ for (const provider of providers) {
       const registry = await loadFunctionRegistry();
       // Two deployments of the functions on the same project: ES256 (the dev server's hosted
       // default) at /es, and HS256 with the project's legacy secret at /hs.
+      // A third, /sb, is Supabase-only and knows the project by the new API keys alone
+      // (SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS, no legacy keys).
       const deployments = {
         es: {},
         hs: { ACCESS_TOKEN_SIGNING: "hs256-project" },
+        sb: { MIGRATION_MODE: "supabase_only", MIGRATION_ROLLOUT_PERCENTAGE: "0" },
       } as const;
       for (const [name, extra] of Object.entries(deployments)) {
-        const config = loadConfig(
-          devServerEnv(url, keys, null, {
-            MIGRATION_MODE: "better_auth_only",
-            // Every signup and login on the abstracted path: Better Auth answers.
-            MIGRATION_ROLLOUT_PERCENTAGE: "100",
-            FLAGS_CACHE_TTL_MS: "0",
-            LOG_LEVEL: "silent",
-            ...extra,
-          }, "hosted") as Record<string, string | undefined>,
-        );
+        const env = devServerEnv(url, keys, null, {
+          MIGRATION_MODE: "better_auth_only",
+          // Every signup and login on the abstracted path: Better Auth answers.
+          MIGRATION_ROLLOUT_PERCENTAGE: "100",
+          FLAGS_CACHE_TTL_MS: "0",
+          LOG_LEVEL: "silent",
+          ...extra,
+        }, "hosted") as Record<string, string | undefined>;
+        if (name === "sb") {
+          env.SUPABASE_ANON_KEY = undefined;
+          env.SUPABASE_SERVICE_ROLE_KEY = undefined;
+        }
+        const config = loadConfig(env);
+        if (name === "sb") assert.equal(config.supabase.anonKey, keys.publishableKey);
         const container = createAppContainer(config, { sql: db });
         containers.push(container);
         const functions = new FunctionsGateway({ registry, container, log: () => {} });
@@ -241,6 +248,19 @@ for (const provider of providers) {
         assert.equal(refused.status, 401);
         assert.equal(refused.error?.code, "PGRST301");
         assert.equal(refused.error?.details, "No suitable key was found to decode the JWT");
+      });
+
+      await t.step("functions configured with only sb_ keys log in on Supabase Auth", async () => {
+        const response = await fetch(`${url}/sb/functions/v1/login`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", apikey: keys.publishableKey },
+          body: JSON.stringify({ email: `ada-${provider}@example.com`, password: PASSWORD }),
+        });
+        const body = await response.json() as { session: { access_token: string } };
+        assert.equal(response.status, 200, JSON.stringify(body));
+        assert.equal(decodeJwt(body.session.access_token)!.header.kid, keys.signingKey.kid);
+        const { data } = await notesWith(body.session.access_token);
+        assert.deepEqual(data, [{ body: "ada: one" }, { body: "ada: two" }]);
       });
 
       await t.step(
