@@ -242,7 +242,11 @@ async function verifySupabaseSignature(
   throw invalidToken("Access token cannot be verified");
 }
 
-/** A JWKS fetched from Supabase Auth and cached (keys rotate rarely; unknown kids refetch). */
+/**
+ * A JWKS fetched from Supabase Auth and cached for 10 minutes, as GoTrue's own Cache-Control
+ * says (internal/api/jwks.go). Enough for rotation: Supabase publishes a new key as a standby key
+ * before it signs with it (signing-keys guide), so a cache refreshed within minutes has it.
+ */
 export function remoteJwks(
   url: string,
   options: { ttlMs?: number; fetch?: typeof fetch } = {},

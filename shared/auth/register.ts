@@ -2,10 +2,11 @@
  * registerAuth(container): the auth area's services on the app container. Needs ConfigToken and
  * SqlToken (the shared database: Better Auth's tables, auth.users and the tracking tables).
  *
- * Token design (see access-tokens.ts): Better Auth logins get an HS256 JWT with Supabase's claims,
- * signed with `accessTokenSecret` — by default a key derived from BETTER_AUTH_SECRET (accepted by
- * our functions through verifyAccessToken). Set it to the project's JWT secret to have Supabase
- * itself (gateway verify_jwt, PostgREST/RLS) accept those tokens too.
+ * Token design (see access-tokens.ts, register-access-tokens.ts): Better Auth logins get a JWT with
+ * GoTrue's claims, signed as ACCESS_TOKEN_SIGNING says — ES256 with ACCESS_TOKEN_SIGNING_JWK (a
+ * key imported into the project's JWT signing keys, so Supabase itself accepts the tokens), HS256
+ * with the project's legacy secret (`hs256-project`, also accepted by Supabase), or HS256 with a
+ * key derived from BETTER_AUTH_SECRET (`hs256`, only our functions accept those).
  * Supabase tokens are verified with `supabaseJwtSecret` (legacy HS256; the stand-in's secret
  * locally), else the JWKS, else Auth's /user endpoint.
  * Auth events go to `options.events`, else to the project logger (LoggerToken, when registered)
