@@ -21,6 +21,7 @@ import {
   generateEs256PrivateJwk,
   importEs256SigningJwk,
   signEs256,
+  signHs256,
 } from "../../../shared/auth/jwt.ts";
 import { jwksResponse } from "../../../shared/auth/jwks-route.ts";
 import { registerAccessTokens } from "../../../shared/auth/register-access-tokens.ts";
@@ -261,4 +262,46 @@ Deno.test("a bad signing configuration stops start-up naming the variable", () =
       !error.message.includes(String(privateJwk.x)),
   );
   assert.throws(() => loadConfig({ ACCESS_TOKEN_SIGNING_JWK: "{" }), /ACCESS_TOKEN_SIGNING_JWK/);
+});
+
+Deno.test("bad tokens of every kind are a 401 invalid_token, never another error", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const ours = {
+    iss: DEFAULT_BETTER_AUTH_ISSUER,
+    sub: USER,
+    role: "authenticated",
+    aud: "authenticated",
+    iat: now,
+    exp: now + 600,
+  };
+  const segment = (value: unknown) =>
+    base64UrlEncode(new TextEncoder().encode(JSON.stringify(value)));
+  const bad: Record<string, string> = {
+    empty: "",
+    garbage: "not a token",
+    "two segments": "abc.def",
+    "non-JSON segments": "!!.??.**",
+    "alg none with our issuer": `${segment({ alg: "none", typ: "JWT" })}.${segment(ours)}.`,
+    // Algorithm confusion: HS256 keyed by our public key's text must not pass as ours.
+    "HS256 keyed by the public key": await signHs256(ours, JSON.stringify(key.publicJwk)),
+    "no expiry": await signEs256({ ...ours, exp: undefined }, key),
+    "not yet valid": await signEs256({ ...ours, nbf: now + 3600 }, key),
+    "no subject": await signEs256({ ...ours, sub: undefined }, key),
+    "a service_role token": await signEs256({ ...ours, role: "service_role" }, key),
+    "an anon key (legacy)": await signHs256(
+      { role: "anon", iss: "supabase", exp: now + 600 },
+      PROJECT_SECRET,
+    ),
+    "a refresh token (opaque)": "opaque-session-token",
+    "an RS256 header on an ES256 signature": (await signEs256(ours, key)).replace(
+      /^[^.]+/,
+      segment({ alg: "RS256", kid: key.kid, typ: "JWT" }),
+    ),
+  };
+  for (const [label, token] of Object.entries(bad)) {
+    const error = await refusal(token);
+    assert.equal(error.code, "invalid_token", label);
+    assert.equal(error.status, 401, label);
+    assert.ok(!error.message.includes(token) || token === "", `${label}: the token is not echoed`);
+  }
 });
