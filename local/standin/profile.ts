@@ -4,9 +4,12 @@
  * - `hosted`: a new project on supabase.com with its defaults, where the originals run in
  *   production — "Confirm email" on, per-IP rate limits on /token and /signup, admin createUser
  *   answering 500 on a duplicate id, listUsers without a tiebreaker or per_page cap, PostgREST
- *   `db-max-rows` 1000. The end-to-end suite runs on it.
+ *   `db-max-rows` 1000, JWT signing keys (GoTrue signs ES256 and publishes its JWKS; PostgREST
+ *   verifies by that JWKS) and the `sb_publishable_…` / `sb_secret_…` API keys (keys.ts,
+ *   gateway-keys.ts). The end-to-end suite runs on it.
  * - `lenient`: `supabase start`'s local defaults (autoconfirm, no rate-limit header, a stable
- *   listUsers order): friendlier for the demo (`npm run dev`), never a proof of production.
+ *   listUsers order, the legacy HS256 JWT secret and JWT API keys only): friendlier for the demo
+ *   (`npm run dev`, tokens readable with the printed secret), never a proof of production.
  *
  * Each setting is looked up in the real sources; see the comments where they are applied
  * (local/standin/auth/*, local/standin/rest/rest-api.ts).
