@@ -10,6 +10,9 @@ import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
 import { dependenciesHandler } from "../../cutover/routes.ts";
+import { createStageRoutes } from "../../cutover/stage-routes.ts";
+import { buildStageService } from "../../cutover/register.ts";
+import type { StageService } from "../../cutover/stage-service.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
 import { ConfigToken, SqlToken } from "../../di/tokens.ts";
@@ -59,6 +62,15 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
     return dependenciesHandler({ sql: services.sql, auth: services.auth });
   }, { logger, unavailableCode: "unavailable", what: "dependency report" });
   app.get("/admin/dependencies", (c) => dependencies(c.req.raw));
+  // The migration stages (shared/cutover): their own routes, same credentials.
+  let stageService: Promise<StageService> | undefined;
+  const stageRoutes = createStageRoutes({
+    stages: () => stageService ??= buildStageService(container),
+    auth: async () => (await container.get(OpsServicesToken)).auth,
+    maxBodyBytes: config.env.MAX_REQUEST_BYTES,
+  }, `/${NAME}/admin/stages`);
+  app.all("/admin/stages", (c) => stageRoutes.fetch(c.req.raw));
+  app.all("/admin/stages/*", (c) => stageRoutes.fetch(c.req.raw));
   app.all("/admin/*", (c) => ops(c.req.raw));
   app.all("/dashboard", (c) => ops(c.req.raw));
   app.all("/dashboard/*", (c) => ops(c.req.raw));
