@@ -4,6 +4,9 @@
  * this process's flags cache to refresh after a move (other instances follow within the TTL).
  */
 import type { Container } from "../di/container.ts";
+import type { Env } from "../config/env.ts";
+import type { SqlClient } from "../db/sql-client.ts";
+import type { StagedFunction } from "./stages.ts";
 import { ConfigToken, SqlToken } from "../di/tokens.ts";
 import { SupabaseAuthSource } from "../batch/supabase-source.ts";
 import { BatchSourceToken } from "../batch/tokens.ts";
@@ -13,6 +16,23 @@ import { IdentitySyncToken } from "../sync/tokens.ts";
 import { gateSettingsFromEnv } from "./gates.ts";
 import { StageService } from "./stage-service.ts";
 import { verifyLatestMigration } from "./verify-latest.ts";
+
+/** Without a container (the CLI): the sync status and the batch verify over `sql` itself. */
+export function createStageService(
+  sql: SqlClient,
+  env: Env,
+  onMoved?: (fn: StagedFunction) => void,
+): StageService {
+  return new StageService({
+    sql,
+    env,
+    settings: gateSettingsFromEnv(env),
+    betterAuthConfigured: Boolean(env.BETTER_AUTH_SECRET),
+    syncStatus: () => new IdentitySync({ db: sql }).status(),
+    verifyLatest: () => verifyLatestMigration(sql, new SupabaseAuthSource(sql)),
+    onMoved,
+  });
+}
 
 export async function buildStageService(container: Container): Promise<StageService> {
   const { env } = await container.get(ConfigToken);

@@ -101,6 +101,28 @@ function describe(stage: MigrationStage, fn: StagedFunction) {
   };
 }
 
+/** What an operator sees of one function's stage (the API, the CLI and the dashboard). */
+export function stageView(
+  fn: StagedFunction,
+  row: StageRow | null,
+  seed: MigrationStage,
+): StageView {
+  const stage = row?.stage ?? seed;
+  const index = stageIndex(stage);
+  return {
+    function: fn,
+    stage,
+    source: row ? "database" : "environment",
+    entered_at: row?.enteredAt.toISOString() ?? null,
+    updated_by: row?.updatedBy ?? null,
+    reason: row?.reason ?? null,
+    version: row?.version ?? null,
+    next: stage === "complete" ? null : STAGES[index + 1]!,
+    back_to: stage === "complete" ? [] : STAGES.slice(0, index).reverse(),
+    ...describe(stage, fn),
+  };
+}
+
 export class StageService {
   constructor(private readonly deps: StageServiceDeps) {}
 
@@ -109,20 +131,7 @@ export class StageService {
   }
 
   #view(fn: StagedFunction, row: StageRow | null): StageView {
-    const stage = row?.stage ?? this.#seed();
-    const index = stageIndex(stage);
-    return {
-      function: fn,
-      stage,
-      source: row ? "database" : "environment",
-      entered_at: row?.enteredAt.toISOString() ?? null,
-      updated_by: row?.updatedBy ?? null,
-      reason: row?.reason ?? null,
-      version: row?.version ?? null,
-      next: stage === "complete" ? null : STAGES[index + 1]!,
-      back_to: stage === "complete" ? [] : STAGES.slice(0, index).reverse(),
-      ...describe(stage, fn),
-    };
+    return stageView(fn, row, this.#seed());
   }
 
   get sql(): SqlClient {
