@@ -46,7 +46,7 @@ async function move(page: Page, fn: string, to: string, reason: string): Promise
   await status.filter({ hasText: /\S/ }).waitFor();
   const said = (await status.innerText()).trim();
   // Clear it for the next move's wait.
-  await page.evaluate(() => (document.getElementById("status")!.textContent = ""));
+  await page.locator("#status").evaluate((element) => (element.textContent = ""));
   return said;
 }
 
