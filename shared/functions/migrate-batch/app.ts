@@ -13,6 +13,8 @@ import { dependenciesHandler } from "../../cutover/routes.ts";
 import { createStageRoutes } from "../../cutover/stage-routes.ts";
 import { buildStageService } from "../../cutover/register.ts";
 import type { StageService } from "../../cutover/stage-service.ts";
+import { listStageRows } from "../../cutover/stage-store.ts";
+import { stageIndex } from "../../cutover/stages.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
 import { ConfigToken, SqlToken } from "../../di/tokens.ts";
@@ -85,8 +87,14 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
       abstracted,
       original: original ?? abstracted,
     });
-    const reconcileAfterRun = config.env.MIGRATION_MODE !== "supabase_only";
-    const levers = new BatchLevers(await container.get(SqlToken));
+    const sql = await container.get(SqlToken);
+    // Dual writes happen where the env seeds a dual-write stage or an operator moved a function
+    // past shadow (shared/cutover): either way one-sided signups need the reconciliation.
+    const reconcileAfterRun = async () =>
+      config.env.MIGRATION_MODE !== "supabase_only" ||
+      (Boolean(config.env.BETTER_AUTH_SECRET) &&
+        (await listStageRows(sql).catch(() => [])).some((row) => stageIndex(row.stage) >= 2));
+    const levers = new BatchLevers(sql);
     return async (request) => {
       const isRun = request.method === "POST" &&
         new URL(request.url).pathname.replace(/\/$/, "") === `/${NAME}`;
@@ -104,7 +112,7 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
         }
       }
       const response = await migrator.fetch(request);
-      if (isRun && response.ok && reconcileAfterRun) {
+      if (isRun && response.ok && await reconcileAfterRun()) {
         // Off the response path: a divergence repair must never delay or fail a batch run.
         runtime.background.track(
           container.get(ReconcileToken).then((reconcile) => reconcile()).then(

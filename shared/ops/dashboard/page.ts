@@ -433,7 +433,7 @@ function stagesSection(data: DashboardData) {
                 <form data-action="/stages/${view.function}" data-done="Stage of ${view
                   .function} moved."
                   data-confirm="Move ${view.function} out of ${view.stage}?">
-                  <label for="${id}-to">To</label>
+                  <label for="${id}-to">Move ${view.function} to</label>
                   <select id="${id}-to" name="to" data-testid="${id}-to">
                             ${targets.map((target) =>
                               html`<option value="${target}">${target}${
@@ -441,7 +441,7 @@ function stagesSection(data: DashboardData) {
                               }</option>`
                             )}
                           </select>
-                  <label for="${id}-reason">Reason</label>
+                  <label for="${id}-reason">Why move ${view.function}</label>
                   <input id="${id}-reason" name="reason" type="text" required maxlength="500"
                     data-testid="${id}-reason">
                   <button type="submit" data-testid="${id}-move">Move</button>

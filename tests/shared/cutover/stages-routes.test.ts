@@ -404,6 +404,12 @@ for (const provider of sqlProviders()) {
       const shadowed = await route("login");
       assert.equal(shadowed.path, "original");
       assert.equal(shadowed.shadow, false, "rollout 0 %: nobody shadowed");
+      await sql.query(
+        `INSERT INTO runtime_flags (function_name, rollout_percentage) VALUES ('login', 100)`,
+      );
+      const routed = await route("login");
+      assert.equal(routed.path, "original", "the shadow stage serves routed users the original");
+      assert.equal(routed.shadow, true, "and shadows the new path for them");
       // A function without stages has none.
       assert.equal((await route("coordinator")).stage, undefined);
       // The kill switch still wins.
