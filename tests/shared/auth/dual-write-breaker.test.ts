@@ -22,18 +22,50 @@ import {
   presence,
   type Provider,
   type Stack,
+  supabaseAt,
   verifierConfig,
 } from "./harness.ts";
+
+/** A GoTrue that accepts every request and never answers (until closed), counting requests. */
+function countingHangingServer() {
+  const abort = new AbortController();
+  let requests = 0;
+  const release = new Promise<Response>((resolve) =>
+    abort.signal.addEventListener("abort", () => resolve(new Response(null, { status: 503 })))
+  );
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: abort.signal, onListen: () => {} },
+    () => {
+      requests++;
+      return release;
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests: () => requests,
+    close: async () => {
+      abort.abort();
+      await server.finished;
+    },
+  };
+}
 import type { BetterAuthService } from "../../../shared/auth/better-auth-service.ts";
+import type { SupabaseAuthService } from "../../../shared/auth/supabase-auth-service.ts";
+import { hashBcrypt } from "../../../shared/auth/passwords.ts";
 
 // Generous under a loaded machine: every skipped signup of one interval must fit in OPEN_MS.
 const OPEN_MS = 10_000;
 const TIMEOUT_MS = 2000;
 
-function serviceWithBreaker(stack: Stack, breaker: CircuitBreaker, betterAuth?: BetterAuthService) {
+function serviceWithBreaker(
+  stack: Stack,
+  breaker: CircuitBreaker,
+  betterAuth?: BetterAuthService,
+  supabase?: SupabaseAuthService,
+) {
   const settings = { ...BASE_SETTINGS, validation: false, fallbackTimeoutMs: TIMEOUT_MS };
   return new DualWriteAuthService(settings, {
-    supabase: stack.supabase,
+    supabase: supabase ?? stack.supabase,
     betterAuth: betterAuth ?? stack.betterAuth,
     status: stack.status,
     divergences: stack.divergences,
@@ -148,6 +180,83 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
         assert.ok(right.ok, "still served after the refusals");
       } finally {
         await service.drain();
+        await stack.close();
+      }
+    },
+  });
+}
+
+for (const provider of ["pglite", "postgres"] as Provider[]) {
+  Deno.test({
+    name: `dual write on ${provider}: an open login breaker skips Supabase only where the rule ` +
+      "lets Better Auth answer",
+    ignore: provider === "postgres" && !Deno.env.get("TEST_DATABASE_URL"),
+    async fn() {
+      const stack = await openStack(provider);
+      const gotrue = countingHangingServer();
+      const breaker = breakerOn(stack);
+      const service = serviceWithBreaker(
+        stack,
+        breaker,
+        undefined,
+        supabaseAt(gotrue.url, stack.keys, stack.db, 60_000),
+      );
+      try {
+        // Three users in both systems, written by a healthy dual write.
+        const healthy = stack.service({ validation: false });
+        const signUp = async (label: string) => {
+          const address = email(label);
+          const created = await healthy.signUp({ email: address, password: PASSWORD });
+          assert.ok(created.ok, JSON.stringify(!created.ok && created.error));
+          return { email: address, id: created.value.user.id };
+        };
+        const inSync = await signUp("in-sync");
+        const banned = await signUp("banned");
+        const behind = await signUp("behind");
+        // Banned in both copies (applied): Supabase's own stored state refuses, Supabase down.
+        await stack.db.query(
+          `UPDATE auth.users SET banned_until = now() + interval '1 day' WHERE id = $1::uuid`,
+          [banned.id],
+        );
+        await stack.db.query(
+          `UPDATE "user" SET banned = true, "banExpires" = now() + interval '1 day'
+            WHERE id = $1::uuid`,
+          [banned.id],
+        );
+        // A password reset in Supabase, not applied yet: the copies disagree, nobody else answers.
+        await stack.db.query(
+          `UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid`,
+          [behind.id, await hashBcrypt("a-new-password-9")],
+        );
+        await stack.db.query(
+          `INSERT INTO identity_change_outbox (direction, user_id, entity, op)
+           VALUES ('to_better_auth', $1::uuid, 'user', 'update')`,
+          [behind.id],
+        );
+
+        // The system of record (Supabase) hangs once: timed out, Better Auth (in sync) answers.
+        const first = await service.signIn({ email: inSync.email, password: PASSWORD });
+        assert.ok(first.ok, JSON.stringify(!first.ok && first.error));
+        assert.equal(gotrue.requests(), 1);
+        assert.equal(breaker.state("login:supabase"), "open");
+
+        // Open: Supabase is not asked again; the rule still decides who may answer.
+        const again = await service.signIn({ email: inSync.email, password: PASSWORD });
+        assert.ok(again.ok, "in sync: Better Auth answers at once");
+        const wrong = await service.signIn({ email: inSync.email, password: "not-the-password" });
+        assert.ok(!wrong.ok);
+        assert.equal(wrong.error.code, "invalid_credentials", "the record's own hash refuses");
+        const refused = await service.signIn({ email: banned.email, password: PASSWORD });
+        assert.ok(!refused.ok);
+        assert.equal(refused.error.code, "user_banned", "Supabase's stored ban is final");
+        const unavailable = await service.signIn({ email: behind.email, password: PASSWORD });
+        assert.ok(!unavailable.ok);
+        assert.equal(unavailable.error.code, "auth_unavailable", "not in sync: nobody guesses");
+        assert.equal(gotrue.requests(), 1, "one timeout for the whole open interval");
+        assert.equal(breaker.state("login:better_auth"), "closed");
+      } finally {
+        await service.drain();
+        await gotrue.close();
         await stack.close();
       }
     },
