@@ -1,6 +1,7 @@
 /**
- * The auth service the signup and login functions use: MIGRATION_MODE decides where users are
- * written and read, USE_BETTER_AUTH (or a canary selection) decides which system is primary.
+ * The auth service the signup and login functions use: the function's migration stage (deps.stages,
+ * shared/cutover/stages.ts; without it MIGRATION_MODE) decides where users are written and read,
+ * the stage (or USE_BETTER_AUTH) and a canary selection decide which system is primary.
  *
  * Signup
  * - supabase_only / better_auth_only: one system, as before.
