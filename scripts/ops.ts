@@ -11,6 +11,8 @@
  *   deno task ops undo-emergency [--reason TEXT] [--yes]
  *   deno task ops dashboard [--port N]   (a hosted project's dashboard, local/ops-dashboard/)
  *   deno task ops dependencies                      what still depends on Supabase Auth
+ *   deno task ops stage [FN [TO --reason TEXT]]     migration stages: list, gate, move
+ *   deno task ops stage audit [FN]                  who moved which stage when, and why
  *
  * Same services as the admin routes (shared/ops), so every change is one transaction with its
  * migration_log entry and queued alert; the CLI waits for alert delivery before it exits.
@@ -25,6 +27,22 @@ import {
   formatDependencyReport,
 } from "../shared/cutover/dependencies.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
+import { createStageService } from "../shared/cutover/register.ts";
+import {
+  formatAudit,
+  formatGate,
+  formatMove,
+  formatStages,
+  formatStageView,
+} from "../shared/cutover/format.ts";
+import type { MoveOutcome, StageView } from "../shared/cutover/stage-service.ts";
+import type { StageAuditRow } from "../shared/cutover/stage-store.ts";
+import {
+  isStage,
+  isStagedFunction,
+  type StagedFunction,
+  STAGES,
+} from "../shared/cutover/stages.ts";
 import type { SqlClient } from "../shared/db/sql-client.ts";
 import { createAppContainer } from "../shared/di/app-container.ts";
 import { redactString } from "../shared/observability/redact.ts";
@@ -60,6 +78,11 @@ Commands:
   dashboard                   serve a hosted project's dashboard locally (--help for details)
   dependencies                what in the database still depends on Supabase Auth (foreign
                               keys, RLS policies, views, functions, triggers), blocking first
+  stage                       migration stages of signup and login (what each writes and reads)
+  stage FN                    FN's stage and the gate to its next stage, evaluated now
+  stage FN TO --reason TEXT   move FN to stage TO: forward one step through its gate, or back
+                              to any earlier stage (no gate); complete is final
+  stage audit [FN]            the audit of stage moves and refusals, newest first
 
 Options:
   --steps 1,5,10              plan (start) or rollback steps (rollback)
@@ -190,6 +213,7 @@ async function main(): Promise<number> {
     "emergency-rollback",
     "undo-emergency",
     "dependencies",
+    "stage",
   ];
   if (!known.includes(command)) {
     console.error(`unknown command "${command}"\n\n${USAGE}`);
@@ -399,6 +423,43 @@ async function main(): Promise<number> {
           (v as { changed: boolean }).changed
             ? "emergency rollback lifted"
             : "the emergency rollback was not engaged";
+        break;
+      }
+      case "stage": {
+        const stages = createStageService(db, config.env);
+        if (fn === "audit") {
+          if (extra && !isStagedFunction(extra)) {
+            throw new UsageError(`stage audit: ${extra} has no stages (signup, login)`);
+          }
+          result = { ok: true, value: await stages.audit(extra ? extra as StagedFunction : null) };
+          human = (value) => formatAudit(value as StageAuditRow[]);
+        } else if (!fn) {
+          result = { ok: true, value: await stages.list() };
+          human = (value) => formatStages(value as StageView[]);
+        } else if (!isStagedFunction(fn)) {
+          throw new UsageError(`stage: ${fn} has no stages (signup, login)`);
+        } else if (!extra) {
+          const checked = await stages.check(fn);
+          result = { ok: true, value: checked };
+          human = () => `${formatStageView(checked.view)}\n${formatGate(checked.gate)}`;
+        } else {
+          if (!isStage(extra)) {
+            throw new UsageError(`stage: unknown stage "${extra}" (${STAGES.join(", ")})`);
+          }
+          if (!flags.reason?.trim()) throw new UsageError("stage: --reason TEXT is required");
+          const outcome = await stages.move(fn, {
+            to: extra,
+            reason: flags.reason.trim(),
+            actor: actor.by,
+          });
+          if (!outcome.ok) {
+            if (json) console.log(JSON.stringify({ error: outcome }));
+            else console.error(formatMove(outcome));
+            return 1;
+          }
+          result = { ok: true, value: outcome };
+          human = (value) => formatMove(value as MoveOutcome);
+        }
         break;
       }
       case "dependencies":

@@ -1,6 +1,7 @@
 /**
- * The auth service the signup and login functions use: MIGRATION_MODE decides where users are
- * written and read, USE_BETTER_AUTH (or a canary selection) decides which system is primary.
+ * The auth service the signup and login functions use: the function's migration stage (deps.stages,
+ * shared/cutover/stages.ts; without it MIGRATION_MODE) decides where users are written and read,
+ * the stage (or USE_BETTER_AUTH) and a canary selection decide which system is primary.
  *
  * Signup
  * - supabase_only / better_auth_only: one system, as before.
@@ -24,6 +25,8 @@
  *   IP in the database, and refused with 429 once over the limit.
  */
 import { BackgroundTasks } from "../migrator/background.ts";
+import { BREAKER_OPEN, type CircuitBreaker, throughBreaker } from "../migrator/circuit-breaker.ts";
+import type { StageBehaviour, StagedFunction } from "../cutover/stages.ts";
 import type { MigrationMode } from "../config/env.ts";
 import { err, ok } from "../result.ts";
 import { type AccessTokenVerifierConfig, verifyAccessToken } from "./access-tokens.ts";
@@ -107,7 +110,28 @@ export interface DualWriteDeps {
    * user is known to be cut over or in sync; the other system never answers).
    */
   readonly identity?: SystemOfRecord;
+  /**
+   * The migration stage of the function being served (shared/cutover/stages.ts, through the
+   * runtime flags cache): when it answers, it — not `settings.mode` — decides which systems are
+   * written and read. Absent or undefined: `settings.mode` as configured.
+   */
+  readonly stages?: (fn: StagedFunction) => Promise<StageBehaviour | undefined>;
+  /**
+   * Per-backend circuit breaker (the runtime's MigrationRuntime.breaker): each backend call of a
+   * dual write / login goes through it as `signup:<system>` / `login:<system>`. An open breaker
+   * skips the call as if it had timed out without starting; a definitive refusal never counts.
+   */
+  readonly breaker?: CircuitBreaker;
 }
+
+/** The answer of a backend call the breaker did not let start. */
+function breakerSkipped(system: AuthSystem, call: string): AuthError {
+  return authUnavailable(`${system} ${call} skipped: its circuit breaker is open`);
+}
+
+/** A bounded backend call failed as an outage (a timeout, 5xx, network): what a breaker counts. */
+const outage = (side: SideOutcome) =>
+  side.kind === "timeout" || (!side.value.ok && !isDefinitive(side.value.error));
 
 interface Route {
   readonly mode: MigrationMode;
@@ -185,7 +209,13 @@ export class DualWriteAuthService implements IAuthService {
     return service;
   }
 
-  async #route(email: string, canaryHint: boolean | undefined): Promise<Route> {
+  async #route(
+    email: string,
+    canaryHint: boolean | undefined,
+    fn: StagedFunction,
+  ): Promise<Route> {
+    const stage = await this.deps.stages?.(fn).catch(() => undefined);
+    if (stage) return await this.#stageRoute(email, canaryHint, fn, stage);
     const { mode, useBetterAuth, canary: canaryConfig } = this.settings;
     // Canary users get Better Auth as primary in dual write (only when Better Auth is set up).
     const canary = mode !== "better_auth_only" && this.deps.betterAuth !== undefined &&
@@ -195,6 +225,33 @@ export class DualWriteAuthService implements IAuthService {
       primary: abstractedPrimary(mode, useBetterAuth, canary),
       canary,
     };
+  }
+
+  /**
+   * The stage decides the mode (clamped to the systems configured here). A canary user is
+   * Better Auth primary only in the dual-write stages; a signup's primary in
+   * better_auth_primary is where that user's logins are routed (the system-of-record rule).
+   */
+  async #stageRoute(
+    email: string,
+    canaryHint: boolean | undefined,
+    fn: StagedFunction,
+    stage: StageBehaviour,
+  ): Promise<Route> {
+    let mode = stage.mode;
+    if (!this.deps.betterAuth) mode = "supabase_only";
+    else if (!this.deps.supabase) mode = "better_auth_only";
+    const canary = mode === "dual_write" &&
+      (canaryHint ?? await isCanaryUser(this.settings.canary, { email }));
+    let primary: AuthSystem = mode === "better_auth_only" ? "better_auth" : "supabase";
+    if (mode === "dual_write") {
+      primary = canary
+        ? "better_auth"
+        : stage.betterAuthPrimary
+        ? (fn === "login" ? "better_auth" : await this.#identity.routedTo(email, canary))
+        : "supabase";
+    }
+    return { mode, primary, canary };
   }
 
   #emit(route: Route, event: Omit<AuthEvent, "mode" | "canary">): void {
@@ -226,7 +283,7 @@ export class DualWriteAuthService implements IAuthService {
     const started = performance.now();
     const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
     if (weak) return err(weak);
-    const route = await this.#route(input.email, options.canary);
+    const route = await this.#route(input.email, options.canary, "signup");
     let outcome: AuthOutcome<AuthResult>;
     if (route.mode === "dual_write") {
       outcome = await this.#dualWriteSignUp(input, options, route);
@@ -262,7 +319,7 @@ export class DualWriteAuthService implements IAuthService {
   ): Promise<AuthOutcome<AuthResult>> {
     const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
     if (weak) return err(weak);
-    const route = await this.#route(input.email, options.canary);
+    const route = await this.#route(input.email, options.canary, "signup");
     const systems: AuthSystem[] = route.mode === "dual_write" ? [...BOTH] : [route.primary];
     for (const system of systems) {
       try {
@@ -317,17 +374,24 @@ export class DualWriteAuthService implements IAuthService {
     route: Route,
   ): Promise<AuthOutcome<AuthResult>> {
     const { id, email } = input;
-    const write = (system: AuthSystem) =>
-      withDeadline(
-        this.#service(system)
-          .signUp(input, {
-            ...options,
-            claimCommit: undefined,
-            sessionNeeded: system === route.primary,
-          })
-          .catch((error) => err(asAuthError(error, system))),
-        this.settings.fallbackTimeoutMs,
-      );
+    // A side its breaker skipped never started: nothing of it can have landed.
+    const skipped = new Set<AuthSystem>();
+    const write = async (system: AuthSystem): Promise<SideOutcome> => {
+      const side = await throughBreaker(this.deps.breaker, `signup:${system}`, () =>
+        withDeadline(
+          this.#service(system)
+            .signUp(input, {
+              ...options,
+              claimCommit: undefined,
+              sessionNeeded: system === route.primary,
+            })
+            .catch((error) => err(asAuthError(error, system))),
+          this.settings.fallbackTimeoutMs,
+        ), outage);
+      if (side !== BREAKER_OPEN) return side;
+      skipped.add(system);
+      return { kind: "done", value: err(breakerSkipped(system, "signup")) };
+    };
     const [supabase, betterAuth] = await Promise.all([write("supabase"), write("better_auth")]);
     const sides: Record<AuthSystem, SideOutcome> = { supabase, better_auth: betterAuth };
 
@@ -346,7 +410,9 @@ export class DualWriteAuthService implements IAuthService {
     // the write landed: look, so a user who exists is never reported missing or left behind.
     const landed: AuthSystem[] = [];
     for (const { system, error } of errors) {
-      if (!isDefinitive(error) && await this.#exists(system, id)) landed.push(system);
+      if (!isDefinitive(error) && !skipped.has(system) && await this.#exists(system, id)) {
+        landed.push(system);
+      }
     }
     const present = BOTH.filter((system) => results.has(system) || landed.includes(system));
 
@@ -607,7 +673,7 @@ export class DualWriteAuthService implements IAuthService {
     const started = performance.now();
     const invalid = checkLoginPassword(input.password, this.settings.passwordPolicy);
     if (invalid) return err(invalid);
-    const route = await this.#route(input.email, options.canary);
+    const route = await this.#route(input.email, options.canary, "login");
     try {
       await this.deps.rateLimiter.assertAllowed(input.email, options.ip);
     } catch (error) {
@@ -731,14 +797,20 @@ export class DualWriteAuthService implements IAuthService {
       }
       return await this.#betterAuthSignIn(decision, input, options, abort.signal);
     };
-    const bounded = await withDeadline(
-      work().catch((error) => err(asAuthError(error, system))),
-      this.settings.fallbackTimeoutMs,
-      () => abort.abort(),
-    );
-    const outcome: AuthOutcome<AuthResult> = bounded.kind === "done" ? bounded.value : err(
-      authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
-    );
+    const bounded = await throughBreaker(this.deps.breaker, `login:${system}`, () =>
+      withDeadline(
+        work().catch((error) => err(asAuthError(error, system))),
+        this.settings.fallbackTimeoutMs,
+        () => abort.abort(),
+      ), outage);
+    // An open breaker: this system is unavailable for the rule (#answer decides who may answer).
+    const outcome: AuthOutcome<AuthResult> = bounded === BREAKER_OPEN
+      ? err(breakerSkipped(system, "login"))
+      : bounded.kind === "done"
+      ? bounded.value
+      : err(
+        authUnavailable(`${system} login timed out after ${this.settings.fallbackTimeoutMs} ms`),
+      );
     if (outcome.ok && system === "supabase" && !(asRecord && route.mode === "better_auth_only")) {
       // Outside the attempt's budget: the copy has its own (a slow Better Auth must not turn a
       // Supabase success into a timeout).

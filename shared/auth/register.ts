@@ -49,6 +49,7 @@ import { SystemOfRecord } from "../identity/system-of-record.ts";
 import { routingProbe } from "../identity/routing-probe.ts";
 import { SystemOfRecordToken } from "../identity/tokens.ts";
 import { MigrationRuntimeToken } from "../migrator/tokens.ts";
+import type { StagedFunction } from "../cutover/stages.ts";
 
 export interface AuthRegistrationOptions extends AccessTokenOptions {
   readonly passwordPolicy?: PasswordPolicy;
@@ -156,6 +157,7 @@ export function registerAuth(
     const needsSupabase = settings.mode !== "better_auth_only" || Boolean(config.supabase.url);
     const needsBetterAuth = settings.mode !== "supabase_only" ||
       Boolean(config.env.BETTER_AUTH_SECRET);
+    const runtime = c.has(MigrationRuntimeToken) ? await c.get(MigrationRuntimeToken) : null;
     const service = new DualWriteAuthService(settings, {
       supabase: needsSupabase ? await c.get(SupabaseAuthServiceToken) : undefined,
       betterAuth: needsBetterAuth ? await c.get(BetterAuthServiceToken) : undefined,
@@ -166,6 +168,12 @@ export function registerAuth(
       tokens: await c.get(AccessTokenVerifierToken),
       events: await c.get(AuthEventSinkToken),
       identity: await c.get(SystemOfRecordToken),
+      // The migration stage (shared/cutover) and the per-backend breaker come from the
+      // function's migrator runtime: the stage through the runtime flags cache.
+      ...(runtime && {
+        stages: async (fn: StagedFunction) => (await runtime.routing.configFor(fn)).config.stage,
+        ...(runtime.breaker && { breaker: runtime.breaker }),
+      }),
     });
     return service;
   }, (service) => service.drain());

@@ -142,6 +142,12 @@ export const envSchema = z.object({
   MIGRATION_SHADOW_NOISE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   MIGRATION_SHADOW_NOISE_HALF_LIFE_MS: z.coerce.number().int().min(1000).max(86_400_000)
     .default(600_000),
+  /** Gates of the migration stages (shared/cutover/gates.ts). */
+  MIGRATION_STAGE_MAX_DISAGREEMENT_RATE: z.coerce.number().min(0).max(1).default(0.01),
+  MIGRATION_STAGE_MIN_COMPARISONS: z.coerce.number().int().min(0).max(100_000_000).default(0),
+  MIGRATION_STAGE_MAX_OPEN_DIVERGENCES: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  MIGRATION_STAGE_QUIET_PERIOD_MS: z.coerce.number().int().min(0).max(90 * 86_400_000)
+    .default(86_400_000),
   FLAGS_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(5000),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),

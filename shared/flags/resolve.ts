@@ -1,4 +1,6 @@
 import type { Env } from "../config/env.ts";
+import type { StageRow } from "../cutover/stage-store.ts";
+import { initialStage, isStagedFunction, stageBehaviour } from "../cutover/stages.ts";
 import type {
   CanaryConfig,
   ResolvedRouting,
@@ -8,19 +10,43 @@ import type {
 } from "./types.ts";
 
 /** The environment variables routing reads; a full Env satisfies it. */
-export type RoutingEnv = Pick<
-  Env,
-  | "MIGRATION_ROLLOUT_PERCENTAGE"
-  | "MIGRATION_ENABLE_FALLBACK"
-  | "MIGRATION_ENABLE_COMPARISON"
-  | "FORCE_ORIGINAL_IMPLEMENTATION"
-  | "MIGRATION_FALLBACK_TIMEOUT"
-  | "CANARY_ENABLED"
-  | "CANARY_PERCENTAGE"
-  | "CANARY_USER_SELECTION"
-  | "CANARY_WHITELIST"
-  | "CANARY_EMAIL_DOMAINS"
->;
+export type RoutingEnv =
+  & Pick<
+    Env,
+    | "MIGRATION_ROLLOUT_PERCENTAGE"
+    | "MIGRATION_ENABLE_FALLBACK"
+    | "MIGRATION_ENABLE_COMPARISON"
+    | "FORCE_ORIGINAL_IMPLEMENTATION"
+    | "MIGRATION_FALLBACK_TIMEOUT"
+    | "CANARY_ENABLED"
+    | "CANARY_PERCENTAGE"
+    | "CANARY_USER_SELECTION"
+    | "CANARY_WHITELIST"
+    | "CANARY_EMAIL_DOMAINS"
+  >
+  // Seed of the migration stage when a staged function has no row (shared/cutover/stages.ts).
+  // Optional so routing-only callers keep compiling; without MIGRATION_MODE there are no stages.
+  & Partial<Pick<Env, "MIGRATION_MODE" | "USE_BETTER_AUTH">>;
+
+/**
+ * The stage of `functionName`: its row, else the env seed; undefined for a function without
+ * stages, or when the environment given has no MIGRATION_MODE (routing-only callers).
+ */
+export function resolveStage(
+  env: RoutingEnv,
+  functionName: string,
+  row: StageRow | null | undefined,
+) {
+  if (!isStagedFunction(functionName)) return undefined;
+  const stage = row?.stage ??
+    (env.MIGRATION_MODE
+      ? initialStage({
+        MIGRATION_MODE: env.MIGRATION_MODE,
+        USE_BETTER_AUTH: env.USE_BETTER_AUTH ?? false,
+      })
+      : undefined);
+  return stage ? stageBehaviour(stage, functionName) : undefined;
+}
 
 /**
  * The effective routing policy of one function. Precedence per setting: the function's own row,

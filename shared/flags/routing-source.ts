@@ -1,5 +1,5 @@
 import type { FlagsCache, FlagsSnapshot } from "./cache.ts";
-import { resolveRoutingConfig, type RoutingEnv } from "./resolve.ts";
+import { resolveRoutingConfig, resolveStage, type RoutingEnv } from "./resolve.ts";
 import type { ResolvedRouting, RoutingConfigSource } from "./types.ts";
 
 /**
@@ -16,8 +16,10 @@ export class FlagsRoutingSource implements RoutingConfigSource {
     const snapshot = await this.cache.get(functionName);
     let resolved = this.#memo.get(snapshot);
     if (!resolved) {
+      const stage = resolveStage(this.env, functionName, snapshot.stage);
+      const config = resolveRoutingConfig(this.env, snapshot.global, snapshot.function);
       resolved = {
-        config: resolveRoutingConfig(this.env, snapshot.global, snapshot.function),
+        config: stage ? { ...config, stage } : config,
         provenance: {
           globalVersion: snapshot.global?.version ?? null,
           functionVersion: snapshot.function?.version ?? null,

@@ -8,6 +8,8 @@ import { CANARY_SELECTIONS } from "../config/env.ts";
 import type { SqlClient } from "../db/sql-client.ts";
 import { AppError, err, ok, type Result } from "../result.ts";
 import { redactString } from "../observability/redact.ts";
+import { readStageRow } from "../cutover/stage-store.ts";
+import { isStagedFunction } from "../cutover/stages.ts";
 import {
   type FlagsRows,
   FUNCTION_NAME_PATTERN,
@@ -136,6 +138,9 @@ export class RuntimeFlagsStore {
         function: functionName === GLOBAL_FLAGS_NAME
           ? null
           : mapped.find((row) => row.functionName === functionName) ?? null,
+        // Stages live beside the flags and travel through the same cache (shared/cutover).
+        ...(isStagedFunction(functionName) &&
+          { stage: await readStageRow(this.sql, functionName) }),
       });
     } catch (cause) {
       return err(databaseError("read", cause));

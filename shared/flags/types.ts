@@ -4,6 +4,8 @@
  * then from the environment.
  */
 import type { CanarySelection } from "../config/env.ts";
+import type { StageRow } from "../cutover/stage-store.ts";
+import type { StageBehaviour } from "../cutover/stages.ts";
 
 export type { CanarySelection };
 
@@ -46,6 +48,11 @@ export type RuntimeFlagsPatch = {
 export interface FlagsRows {
   readonly global: RuntimeFlagsRow | null;
   readonly function: RuntimeFlagsRow | null;
+  /**
+   * The function's migration_stages row (shared/cutover), read with the flags so both reach an
+   * instance through one cache. Absent: not a staged function; null: no row (the env seed).
+   */
+  readonly stage?: StageRow | null;
 }
 
 export interface CanaryConfig {
@@ -67,6 +74,12 @@ export interface RoutingConfig {
   readonly forceOriginal: boolean;
   readonly fallbackTimeoutMs: number;
   readonly canary: CanaryConfig;
+  /**
+   * The function's migration stage (shared/cutover/stages.ts): which path its requests are
+   * pinned to and which systems they write and read. Absent for functions without stages and
+   * for fixed configs (tests), which route as before.
+   */
+  readonly stage?: StageBehaviour;
 }
 
 /** Where a config came from, for metrics and logs. */

@@ -4,10 +4,12 @@
  *
  * The rule, per user, at the moment of the request:
  * 1. Routing target. The user's logins are routed to Better Auth as primary when the migrator
- *    would send them to the abstracted path (kill switch → canary → sticky rollout, the
- *    runtime flags of `login`, shared/migrator/routing.ts) AND that path makes Better Auth
- *    primary for them: MIGRATION_MODE=better_auth_only, or dual_write with USE_BETTER_AUTH=true,
- *    or a canary user (shared/auth/dual-write-auth-service.ts). Otherwise the target is Supabase.
+ *    would send them to the abstracted path (kill switch → stage pin → canary → sticky rollout,
+ *    the runtime flags of `login`, shared/migrator/routing.ts) AND that path makes Better Auth
+ *    primary for them. With migration stages (the login function's stage, shared/cutover/
+ *    stages.ts): better_auth_only / complete; better_auth_primary; a canary user in dual_write.
+ *    Without (no routing probe): MIGRATION_MODE=better_auth_only, or dual_write with
+ *    USE_BETTER_AUTH=true, or a canary user. Otherwise the target is Supabase.
  * 2. Cut-over. A user is CUT OVER — Better Auth is the system of record — when the routing target
  *    is Better Auth AND the Better Auth copy exists AND it is in sync: no unapplied
  *    `identity_change_outbox` row `direction='to_better_auth'`. Until then Supabase is the truth.
@@ -55,6 +57,7 @@ import {
 } from "../auth/errors.ts";
 import type { AuthSystem } from "../auth/types.ts";
 import { isLegacyHash } from "../auth/passwords.ts";
+import { type StageBehaviour, stagePrimary } from "../cutover/stages.ts";
 import {
   type IdentityState,
   type PendingChanges,
@@ -65,7 +68,12 @@ import {
 
 /** Where the migrator would route this user's login (shared/migrator/routing.ts decideRoute). */
 export interface RoutingProbe {
-  route(email: string): Promise<{ readonly abstracted: boolean; readonly canary: boolean }>;
+  route(email: string): Promise<{
+    readonly abstracted: boolean;
+    readonly canary: boolean;
+    /** The login function's migration stage; absent: MIGRATION_MODE × USE_BETTER_AUTH decide. */
+    readonly stage?: StageBehaviour;
+  }>;
 }
 
 export interface SystemOfRecordSettings {
@@ -156,6 +164,7 @@ export class SystemOfRecord {
       ? await this.deps.routing.route(email)
       : { abstracted: true, canary: canaryHint ?? false };
     if (!probe.abstracted) return "supabase";
+    if ("stage" in probe && probe.stage) return stagePrimary(probe.stage, true, probe.canary);
     return abstractedPrimary(mode, useBetterAuth, probe.canary);
   }
 

@@ -6,7 +6,7 @@
  * Per request:
  * 1. request id (a valid incoming x-request-id, else a new UUID); body read once (bounded);
  * 2. routing config (runtime flags over env, cached) → operation policy → routing identity →
- *    decision: kill switch → policy pin → canary → sticky percentage (routing.ts);
+ *    decision: kill switch → stage pin → policy pin → canary → sticky percentage (routing.ts);
  * 3. original: run it. abstracted: when fallback is on, ask the circuit breaker first (open → the
  *    original at once, recorded as a fallback; circuit-breaker.ts), then run it under
  *    MIGRATION_FALLBACK_TIMEOUT;
@@ -377,7 +377,8 @@ export class EdgeFunctionMigrator {
       recordedAt: new Date(),
     };
 
-    const wantsShadow = routing.config.enableComparison &&
+    // The shadow stage shadows the users routed to the new path (routing.ts decideRoute).
+    const wantsShadow = (routing.config.enableComparison || decision.shadow === true) &&
       effectiveShadowMode(operation) !== "off" &&
       !result.fallback && result.outcome.kind === "response" && !result.notes;
     if (!wantsShadow) {

@@ -66,7 +66,9 @@ export type RouteReason =
   | "rollout"
   | "no_routing_key"
   /** The policy pinned the operation to one implementation (MigratorPolicy.pinnedPath). */
-  | "pinned";
+  | "pinned"
+  /** The function's migration stage pinned it (shared/cutover/stages.ts). */
+  | "stage";
 
 export interface RouteDecision {
   readonly path: ImplementationPath;
@@ -74,6 +76,11 @@ export interface RouteDecision {
   readonly canary: boolean;
   /** The rollout bucket, when one was computed. */
   readonly bucket?: number;
+  /**
+   * The shadow stage: the user is routed to the new path, which runs as a shadow of the
+   * original that serves them (whatever enable_comparison says).
+   */
+  readonly shadow?: boolean;
 }
 
 export interface RouteOptions {
@@ -83,9 +90,15 @@ export interface RouteOptions {
 }
 
 /**
- * Order: kill switch → policy pin → canary → sticky percentage. A request without a routing key goes to the
- * original unless the rollout is 100% (then abstracted): with no user to keep sticky, the only
- * deterministic choices are "all" or "none", and the original is the safe one until the end.
+ * Order: kill switch → stage pin → policy pin → canary → sticky percentage. A request without a
+ * routing key goes to the original unless the rollout is 100% (then abstracted): with no user to
+ * keep sticky, the only deterministic choices are "all" or "none", and the original is the safe
+ * one until the end.
+ *
+ * The stage (config.stage) pins what it governs whatever the rollout: a pinned request still
+ * carries its canary flag (a canary user is Better Auth primary in dual write). In the shadow
+ * stage a request the rollout would send to the new path is served by the original and
+ * shadowed instead.
  */
 export function decideRoute(
   config: RoutingConfig,
@@ -93,6 +106,28 @@ export function decideRoute(
   options: RouteOptions = {},
 ): RouteDecision {
   if (config.forceOriginal) return { path: "original", reason: "force_original", canary: false };
+  const stage = config.stage;
+  if (stage?.pin) {
+    const routed = routeByCohort(config, identity, options);
+    if (stage.shadowRouted) {
+      return {
+        path: "original",
+        reason: "stage",
+        canary: routed.canary,
+        shadow: routed.path === "abstracted",
+      };
+    }
+    return { path: stage.pin, reason: "stage", canary: routed.canary };
+  }
+  return routeByCohort(config, identity, options);
+}
+
+/** Policy pin → canary → sticky percentage. */
+function routeByCohort(
+  config: RoutingConfig,
+  identity: RoutingIdentity,
+  options: RouteOptions,
+): RouteDecision {
   if (options.pinned) return { path: options.pinned, reason: "pinned", canary: false };
   const canary = canaryReason(config, identity);
   if (canary) return { path: "abstracted", reason: canary, canary: true };

@@ -75,6 +75,15 @@ for (const rollout of [100, 0]) {
         const email = `edge-${crypto.randomUUID().slice(0, 8)}@example.com`;
         let token = "";
         await t.step("signup and login through the functions in dual_write mode", async () => {
+          // MIGRATION_MODE=dual_write seeds the dual_write stage, which writes EVERY signup to both
+          // systems whatever the rollout; the original path's signup is exercised at 0 % with
+          // the signup stage moved back to supabase_only (shared/cutover/stages.ts).
+          if (rollout === 0) {
+            await stack.sql.query(
+              `INSERT INTO migration_stages (function_name, stage, reason)
+               VALUES ('signup', 'supabase_only', 'edge conformance: the original path')`,
+            );
+          }
           const signup = await call(worker("signup"), "", { body: { email, password: PASSWORD } });
           assert.equal(signup.status, 200, JSON.stringify(signup.body));
           const userId = (signup.body.user as { id: string }).id;

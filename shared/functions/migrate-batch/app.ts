@@ -10,6 +10,11 @@ import { Hono } from "hono";
 import { ReconcileToken } from "../../auth/tokens.ts";
 import { buildBatchHandlers } from "../../batch/register.ts";
 import { dependenciesHandler } from "../../cutover/routes.ts";
+import { createStageRoutes } from "../../cutover/stage-routes.ts";
+import { buildStageService } from "../../cutover/register.ts";
+import type { StageService } from "../../cutover/stage-service.ts";
+import { listStageRows } from "../../cutover/stage-store.ts";
+import { stageIndex } from "../../cutover/stages.ts";
 import { MIGRATE_BATCH_POLICY } from "../../batch/routes.ts";
 import type { Container } from "../../di/container.ts";
 import { ConfigToken, SqlToken } from "../../di/tokens.ts";
@@ -59,6 +64,15 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
     return dependenciesHandler({ sql: services.sql, auth: services.auth });
   }, { logger, unavailableCode: "unavailable", what: "dependency report" });
   app.get("/admin/dependencies", (c) => dependencies(c.req.raw));
+  // The migration stages (shared/cutover): their own routes, same credentials.
+  let stageService: Promise<StageService> | undefined;
+  const stageRoutes = createStageRoutes({
+    stages: () => stageService ??= buildStageService(container),
+    auth: async () => (await container.get(OpsServicesToken)).auth,
+    maxBodyBytes: config.env.MAX_REQUEST_BYTES,
+  }, `/${NAME}/admin/stages`);
+  app.all("/admin/stages", (c) => stageRoutes.fetch(c.req.raw));
+  app.all("/admin/stages/*", (c) => stageRoutes.fetch(c.req.raw));
   app.all("/admin/*", (c) => ops(c.req.raw));
   app.all("/dashboard", (c) => ops(c.req.raw));
   app.all("/dashboard/*", (c) => ops(c.req.raw));
@@ -73,8 +87,14 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
       abstracted,
       original: original ?? abstracted,
     });
-    const reconcileAfterRun = config.env.MIGRATION_MODE !== "supabase_only";
-    const levers = new BatchLevers(await container.get(SqlToken));
+    const sql = await container.get(SqlToken);
+    // Dual writes happen where the env seeds a dual-write stage or an operator moved a function
+    // past shadow (shared/cutover): either way one-sided signups need the reconciliation.
+    const reconcileAfterRun = async () =>
+      config.env.MIGRATION_MODE !== "supabase_only" ||
+      (Boolean(config.env.BETTER_AUTH_SECRET) &&
+        (await listStageRows(sql).catch(() => [])).some((row) => stageIndex(row.stage) >= 2));
+    const levers = new BatchLevers(sql);
     return async (request) => {
       const isRun = request.method === "POST" &&
         new URL(request.url).pathname.replace(/\/$/, "") === `/${NAME}`;
@@ -92,7 +112,7 @@ export async function createMigrateBatchApp(container: Container): Promise<Funct
         }
       }
       const response = await migrator.fetch(request);
-      if (isRun && response.ok && reconcileAfterRun) {
+      if (isRun && response.ok && await reconcileAfterRun()) {
         // Off the response path: a divergence repair must never delay or fail a batch run.
         runtime.background.track(
           container.get(ReconcileToken).then((reconcile) => reconcile()).then(

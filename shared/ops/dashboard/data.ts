@@ -14,6 +14,9 @@ import { GLOBAL_FLAGS_NAME, type RoutingConfig, type RuntimeFlagsRow } from "../
 import { redactString } from "../../observability/redact.ts";
 import { RolloutStore } from "../rollout-store.ts";
 import type { RolloutState } from "../types.ts";
+import { listStageRows } from "../../cutover/stage-store.ts";
+import { type StageView, stageView } from "../../cutover/stage-service.ts";
+import { initialStage, STAGED_FUNCTIONS, type StagedFunction } from "../../cutover/stages.ts";
 
 export interface DashboardOptions {
   readonly routingEnv: RoutingEnv;
@@ -130,6 +133,8 @@ export interface DashboardData {
     readonly counts: DivergenceCounts;
     readonly unresolved: readonly DivergenceView[];
   };
+  /** The migration stages of the auth functions (shared/cutover), with where each may move. */
+  readonly stages: readonly StageView[];
 }
 
 const n = (value: unknown): number => Number(value ?? 0);
@@ -382,5 +387,20 @@ export async function loadDashboardData(
     })),
     batch: await new BatchLevers(sql, () => now).state(),
     divergences: { counts: divergences.counts, unresolved: divergences.items },
+    stages: await loadStages(sql, options.routingEnv),
   };
+}
+
+/** Each staged function's row, else its env seed (no MIGRATION_MODE given: supabase_only). */
+async function loadStages(sql: SqlClient, env: RoutingEnv): Promise<StageView[]> {
+  const rows = await listStageRows(sql);
+  const seed = env.MIGRATION_MODE
+    ? initialStage({
+      MIGRATION_MODE: env.MIGRATION_MODE,
+      USE_BETTER_AUTH: env.USE_BETTER_AUTH ?? false,
+    })
+    : "supabase_only";
+  return (Object.keys(STAGED_FUNCTIONS) as StagedFunction[]).map((fn) =>
+    stageView(fn, rows.find((row) => row.functionName === fn) ?? null, seed)
+  );
 }

@@ -385,6 +385,77 @@ function batchSection(data: DashboardData) {
   `;
 }
 
+/**
+ * The migration stages: where each auth function is, what it writes and reads, and a move form
+ * (forward: the next stage only, through its gate; back: any earlier stage). A refusal comes
+ * back in the status line with the gate's reasons (the API's 409 message).
+ */
+function stagesSection(data: DashboardData) {
+  return html`
+    <section aria-labelledby="stages-h">
+      <h2 id="stages-h">Migration stages</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Function</th>
+            <th scope="col">Stage</th>
+            <th scope="col">Writes</th>
+            <th scope="col">Reads</th>
+            <th scope="col">Since</th>
+            <th scope="col">Move</th>
+          </tr>
+        </thead>
+        <tbody>
+      ${data.stages.map((view) => {
+        const id = `stage-${view.function}`;
+        const targets = [...(view.next ? [view.next] : []), ...view.back_to];
+        return html`
+          <tr>
+            <th scope="row"><code>${view.function}</code></th>
+            <td><span class="badge" data-testid="${id}">${view.stage}</span>${view.source ===
+                "environment"
+              ? html`
+                <span class="muted">(env seed)</span>
+              `
+              : ""}</td>
+            <td data-testid="${id}-writes">${view.writes}</td>
+            <td>${view.reads}</td>
+            <td>${view.entered_at
+              ? html`<time datetime="${view.entered_at}">${time(new Date(view.entered_at))}</time>`
+              : "—"}${view.updated_by
+              ? html`<div class="muted">by ${view.updated_by}${
+                view.reason ? `: ${view.reason}` : ""
+              }</div>`
+              : ""}</td>
+            <td>${targets.length === 0
+              ? html`<span class="muted" data-testid="${id}-final">final</span>`
+              : html`
+                <form data-action="/stages/${view.function}" data-done="Stage of ${view
+                  .function} moved."
+                  data-confirm="Move ${view.function} out of ${view.stage}?">
+                  <label for="${id}-to">Move ${view.function} to</label>
+                  <select id="${id}-to" name="to" data-testid="${id}-to">
+                            ${targets.map((target) =>
+                              html`<option value="${target}">${target}${
+                                target === view.next ? " (next, gated)" : " (back)"
+                              }</option>`
+                            )}
+                          </select>
+                  <label for="${id}-reason">Why move ${view.function}</label>
+                  <input id="${id}-reason" name="reason" type="text" required maxlength="500"
+                    data-testid="${id}-reason">
+                  <button type="submit" data-testid="${id}-move">Move</button>
+                </form>
+              `}</td>
+          </tr>
+        `;
+      })}
+        </tbody>
+      </table>
+    </section>
+  `;
+}
+
 function listSections(data: DashboardData) {
   return html`<section aria-labelledby="mm-h"><h2 id="mm-h">Recent shadow mismatches</h2>
 ${
@@ -562,6 +633,7 @@ export function renderLive(data: DashboardData) {
         .windowMinutes} min, charts in ${data.bucketMinutes}-min buckets)</span></h2>
     ${data.functions.map(functionSection)}
     </section>
+    ${stagesSection(data)}
     ${batchSection(data)}
     ${divergenceSection(data)}
     ${listSections(data)}

@@ -7,10 +7,13 @@ for (const provider of sqlProviders()) {
     const db = await provider.open();
     const store = new RuntimeFlagsStore(db);
     try {
-      await t.step("no rows: both null", async () => {
+      await t.step("no rows: both null (and no stage row for a staged function)", async () => {
         const rows = await store.rowsFor("signup");
         assert.ok(rows.ok);
-        assert.deepEqual(rows.value, { global: null, function: null });
+        assert.deepEqual(rows.value, { global: null, function: null, stage: null });
+        const other = await store.rowsFor("coordinator");
+        assert.ok(other.ok);
+        assert.deepEqual(other.value, { global: null, function: null }, "no stages: no stage key");
       });
 
       await t.step(

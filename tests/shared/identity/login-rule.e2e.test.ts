@@ -55,14 +55,20 @@ interface Config {
   readonly canary: boolean;
 }
 
-/** What the rule says for this setup and configuration (see system-of-record.ts, rules 1 and 5). */
+/**
+ * What the rule says for this setup and configuration (see system-of-record.ts, rules 1 and 5).
+ * MIGRATION_MODE × USE_BETTER_AUTH seed the login function's migration stage
+ * (shared/cutover/stages.ts): supabase_only, dual_write, better_auth_primary, better_auth_only.
+ */
 function expectations(app: ModeApp, config: Config) {
-  const abstracted = config.canary || config.rollout === 100;
-  // A canary gets dual write with Better Auth primary, except in better_auth_only (already so).
-  const routeMode = config.canary && app.mode !== "better_auth_only" ? "dual_write" : app.mode;
+  // better_auth_only pins every login to the new path; otherwise canary and rollout decide.
+  const abstracted = app.mode === "better_auth_only" || config.canary || config.rollout === 100;
+  // The stage decides the mode: a canary is Better Auth primary only in the dual-write stages
+  // (in supabase_only, Supabase stays the only system whoever is routed).
+  const routeMode = app.mode;
   const routedToBetterAuth = abstracted &&
-    (app.mode === "better_auth_only" || config.canary ||
-      (app.mode === "dual_write" && app.useBetterAuth));
+    (app.mode === "better_auth_only" ||
+      (app.mode === "dual_write" && (config.canary || app.useBetterAuth)));
   // With Supabase down: the Better Auth copy answers (in sync) only on an abstracted path that
   // may ask Better Auth — as the system of record, or as the other system.
   const answersWhileSupabaseDown = abstracted &&

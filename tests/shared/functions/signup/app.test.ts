@@ -2,6 +2,9 @@
  * The signup function end to end: real HTTP through the dev server, supabase-js as the client,
  * the Auth stand-in and Better Auth on one PGlite. Every MIGRATION_MODE × primary, with the
  * rollout at 100 % (abstracted: DualWriteAuthService) and at 0 % (original: supabase-js signUp).
+ * MIGRATION_MODE seeds the signup function's migration stage (shared/cutover/stages.ts): from
+ * dual_write on, the stage pins every signup to the abstracted path, so at 0 % too a signup is
+ * written where the mode says (issue 14: before, dual_write reached nobody at 0 %).
  */
 import assert from "node:assert/strict";
 import { DEFAULT_BETTER_AUTH_ISSUER } from "../../../../shared/auth/access-tokens.ts";
@@ -67,26 +70,39 @@ for (const setup of MODE_SETUPS) {
         else assert.equal(issuer, `${auth.url}/auth/v1`);
       });
 
-      await t.step("rollout 0 %: the original supabase-js signUp, Supabase only", async () => {
-        await setRollout(auth, 0);
-        const email = uniqueEmail("original");
-        // supabase-js `options.data` travels as `data`: the function accepts that name too.
-        const { data, headers } = await invokeSignup(auth, {
-          email,
-          password: GOOD_PASSWORD,
-          data: { plan: "pro" },
-        });
-        assertMigrationHeaders(headers, "original");
-        const result = assertAuthContract(data, { email, metadata: { plan: "pro" } });
-        assert.equal(tokenIssuer(result.session.access_token), `${auth.url}/auth/v1`);
-        await assertStoredIn(auth, email, result.user.id, SUPABASE_ONLY_WRITE);
-        await assertStatusMatches(auth, result.user.id, SUPABASE_ONLY_WRITE);
-      });
+      // From dual_write on, the stage pins signups: the rollout no longer decides who is written.
+      const pinned = setup.mode !== "supabase_only";
+      await t.step(
+        pinned
+          ? "rollout 0 %: still the abstracted path, written where the stage says"
+          : "rollout 0 %: the original supabase-js signUp, Supabase only",
+        async () => {
+          await setRollout(auth, 0);
+          const email = uniqueEmail("original");
+          // supabase-js `options.data` travels as `data`: the function accepts that name too.
+          const { data, headers } = await invokeSignup(auth, {
+            email,
+            password: GOOD_PASSWORD,
+            data: { plan: "pro" },
+          });
+          assertMigrationHeaders(headers, pinned ? "abstracted" : "original");
+          const result = assertAuthContract(data, { email, metadata: { plan: "pro" } });
+          // Better Auth answers at 0 % only where it is the only system: in better_auth_primary
+          // a signup's primary is where the user's logins are routed (0 %: Supabase).
+          assert.equal(
+            tokenIssuer(result.session.access_token),
+            setup.mode === "better_auth_only" ? DEFAULT_BETTER_AUTH_ISSUER : `${auth.url}/auth/v1`,
+          );
+          const writes = pinned ? setup.writes : SUPABASE_ONLY_WRITE;
+          await assertStoredIn(auth, email, result.user.id, writes);
+          await assertStatusMatches(auth, result.user.id, writes);
+        },
+      );
 
       await t.step("duplicates and weak passwords: the same 422 on both paths", async () => {
         for (const rollout of [100, 0]) {
           await setRollout(auth, rollout);
-          const path = rollout === 100 ? "abstracted" : "original";
+          const path = rollout === 100 || pinned ? "abstracted" : "original";
           const email = uniqueEmail(`dup-${rollout}`);
           const first = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
           assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -259,6 +275,13 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
       const path = rollout === 100 ? "abstracted" : "original";
       await t.step(`${path} path (rollout ${rollout} %)`, async () => {
         await setRollout(auth, rollout);
+        // The dual_write stage pins signups to the abstracted path: the original serves them at
+        // 0 % in the supabase_only stage.
+        await auth.server.sql.query(
+          rollout === 0
+            ? `INSERT INTO migration_stages (function_name, stage) VALUES ('signup', 'supabase_only')`
+            : `DELETE FROM migration_stages WHERE function_name = 'signup'`,
+        );
         for (const bad of badSignupInputs(maxRequestBytes)) {
           const before = await rowCounts(auth);
           const result = await callFunction(auth, "signup", bad.body);
@@ -271,6 +294,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
       });
     }
 
+    await auth.server.sql.query(`DELETE FROM migration_stages WHERE function_name = 'signup'`);
     await t.step("a wrong type is named as such, not as missing", async () => {
       const result = await callFunction(auth, "signup", { email: 42, password: GOOD_PASSWORD });
       assert.deepEqual(result.body.error.details, [
