@@ -24,7 +24,7 @@ Deno.test({
       assert.equal(human.code, 0, human.stderr);
       assert.match(human.stdout, /^Supabase Auth dependencies: 5 blocking/);
       assert.match(human.stdout, /\[BLOCKING\] foreign_key public\.profiles\.profiles_id_fkey/);
-      assert.match(human.stdout, /\[WARNING\] policy public\.notes: notes_owner/);
+      assert.match(human.stdout, /\[WARNING\] policy public\.memos: memos_owner/);
       const json = await ops({ DATABASE_URL: db.url }, "dependencies", "--json");
       assert.equal(json.code, 0, json.stderr);
       const report = JSON.parse(json.stdout) as DependencyReport;

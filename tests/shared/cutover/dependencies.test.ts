@@ -42,22 +42,22 @@ for (const provider of sqlProviders()) {
         assert.match(fk.afterMove, /no auth\.users row.*23503.*ON DELETE CASCADE/);
         assert.match(fk.fix, /REFERENCES public\."user"\(id\) ON DELETE CASCADE/);
 
-        const owner = byName(deps, "public.notes: notes_owner");
+        const owner = byName(deps, "public.memos: memos_owner");
         assert.equal(owner.kind, "policy");
         assert.equal(owner.severity, "warning");
         assert.deepEqual(owner.uses, ["auth.uid()"]);
         assert.match(owner.definition, /FOR SELECT USING \(\(?owner_id = auth\.uid\(\)\)?\)/);
         assert.match(owner.fix, /auth\.jwt\(\) ->> 'sub'/);
 
-        const admin = byName(deps, "public.notes: notes_admin");
+        const admin = byName(deps, "public.memos: memos_admin");
         assert.equal(admin.severity, "blocking");
         assert.deepEqual(admin.uses, ["auth.uid()", "auth.users"]);
 
-        const insert = byName(deps, "public.notes: notes_insert");
+        const insert = byName(deps, "public.memos: memos_insert");
         assert.equal(insert.severity, "info");
         assert.deepEqual(insert.uses, ["auth.jwt()"]);
 
-        const update = byName(deps, "public.notes: notes_update");
+        const update = byName(deps, "public.memos: memos_update");
         assert.equal(update.severity, "warning");
         assert.deepEqual(update.uses, ["public.is_owner(o uuid) → auth.uid()"]);
 
@@ -65,9 +65,9 @@ for (const provider of sqlProviders()) {
         assert.equal(directory.kind, "view");
         assert.equal(directory.severity, "blocking");
         assert.deepEqual(directory.uses, ["auth.users"]);
-        assert.equal(byName(deps, "public.my_notes").severity, "warning");
+        assert.equal(byName(deps, "public.my_memos").severity, "warning");
 
-        const column = byName(deps, "public.notes.owner_id");
+        const column = byName(deps, "public.memos.owner_id");
         assert.equal(column.kind, "default");
         assert.equal(column.severity, "warning");
 
@@ -82,7 +82,7 @@ for (const provider of sqlProviders()) {
         assert.equal(created.severity, "blocking");
         assert.match(created.afterMove, /never fires it/);
         assert.match(created.fix, /databaseHooks\.user\.create\.after/);
-        const stamp = byName(deps, "public.notes: notes_stamp");
+        const stamp = byName(deps, "public.memos: memos_stamp");
         assert.equal(stamp.severity, "warning");
         assert.deepEqual(stamp.uses, ["public.stamp_role() → auth.role()"]);
 
@@ -104,16 +104,16 @@ for (const provider of sqlProviders()) {
           ALTER TABLE public.profiles DROP CONSTRAINT profiles_id_fkey,
             ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES public."user"(id)
             ON DELETE CASCADE;
-          DROP POLICY notes_admin ON public.notes;
-          DROP POLICY notes_owner ON public.notes;
-          CREATE POLICY notes_owner ON public.notes FOR SELECT
+          DROP POLICY memos_admin ON public.memos;
+          DROP POLICY memos_owner ON public.memos;
+          CREATE POLICY memos_owner ON public.memos FOR SELECT
             USING (owner_id::text = auth.jwt() ->> 'sub');
         `);
         const report = await findAuthDependencies(sql);
         const names = report.dependencies.map((dep) => dep.name);
         assert.ok(!names.includes("public.profiles.profiles_id_fkey"));
-        assert.ok(!names.includes("public.notes: notes_admin"));
-        assert.equal(byName(report.dependencies, "public.notes: notes_owner").severity, "info");
+        assert.ok(!names.includes("public.memos: memos_admin"));
+        assert.equal(byName(report.dependencies, "public.memos: memos_owner").severity, "info");
         assert.equal(report.blocking, 3);
       });
     } finally {

@@ -7,25 +7,25 @@ CREATE TABLE public.profiles (
   id uuid PRIMARY KEY REFERENCES auth.users (id) ON DELETE CASCADE,
   username text
 );
-CREATE TABLE public.notes (
+CREATE TABLE public.memos (
   id serial PRIMARY KEY,
   owner_id uuid NOT NULL DEFAULT auth.uid(),
   body text
 );
-ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY notes_owner ON public.notes FOR SELECT USING (owner_id = auth.uid());
-CREATE POLICY notes_admin ON public.notes FOR DELETE USING (
+ALTER TABLE public.memos ENABLE ROW LEVEL SECURITY;
+CREATE POLICY memos_owner ON public.memos FOR SELECT USING (owner_id = auth.uid());
+CREATE POLICY memos_admin ON public.memos FOR DELETE USING (
   EXISTS (SELECT 1 FROM auth.users u
           WHERE u.id = auth.uid() AND u.raw_app_meta_data ->> 'role' = 'admin'));
-CREATE POLICY notes_insert ON public.notes FOR INSERT
+CREATE POLICY memos_insert ON public.memos FOR INSERT
   WITH CHECK (owner_id::text = auth.jwt() ->> 'sub');
 CREATE FUNCTION public.is_owner(o uuid) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN o = auth.uid();
 END $$;
-CREATE POLICY notes_update ON public.notes FOR UPDATE USING (public.is_owner(owner_id));
+CREATE POLICY memos_update ON public.memos FOR UPDATE USING (public.is_owner(owner_id));
 CREATE VIEW public.user_directory AS SELECT id, email FROM auth.users;
-CREATE VIEW public.my_notes AS SELECT * FROM public.notes WHERE owner_id = auth.uid();
+CREATE VIEW public.my_memos AS SELECT * FROM public.memos WHERE owner_id = auth.uid();
 CREATE FUNCTION public.handle_new_user() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
   INSERT INTO public.profiles (id) VALUES (NEW.id);
@@ -41,7 +41,7 @@ BEGIN
   NEW.body := coalesce(NEW.body, '') || ' by ' || coalesce(auth.role(), 'nobody');
   RETURN NEW;
 END $$;
-CREATE TRIGGER notes_stamp BEFORE INSERT ON public.notes
+CREATE TRIGGER memos_stamp BEFORE INSERT ON public.memos
   FOR EACH ROW EXECUTE FUNCTION public.stamp_role();
 `;
 

@@ -278,16 +278,16 @@ for (const provider of sqlProviders()) {
           await sql.exec(`
           DROP TRIGGER on_auth_user_created ON auth.users;
           DROP FUNCTION public.handle_new_user();
-          DROP VIEW public.user_directory, public.my_notes;
+          DROP VIEW public.user_directory, public.my_memos;
           DROP FUNCTION public.current_email();
           ALTER TABLE public.profiles DROP CONSTRAINT profiles_id_fkey;
-          DROP POLICY notes_admin ON public.notes;
-          DROP TRIGGER notes_stamp ON public.notes;
+          DROP POLICY memos_admin ON public.memos;
+          DROP TRIGGER memos_stamp ON public.memos;
           DROP FUNCTION public.stamp_role();
-          DROP POLICY notes_update ON public.notes;
+          DROP POLICY memos_update ON public.memos;
           DROP FUNCTION public.is_owner(uuid);
-          DROP POLICY notes_owner ON public.notes;
-          ALTER TABLE public.notes ALTER COLUMN owner_id DROP DEFAULT;
+          DROP POLICY memos_owner ON public.memos;
+          ALTER TABLE public.memos ALTER COLUMN owner_id DROP DEFAULT;
         `);
           const gate = await h.call("GET", "/login/gate");
           assert.equal(gate.status, 200);
