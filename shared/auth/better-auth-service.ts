@@ -416,6 +416,60 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     }
   }
 
+  /**
+   * The user of a live Better Auth session whose session token was handed out as the refresh
+   * token (before rotating refresh tokens existed), or null.
+   */
+  async legacySessionOwner(sessionToken: string): Promise<{ userId: string } | null> {
+    if (!sessionToken || sessionToken.length > 256) return null;
+    const { rows } = await this.settings.db.query<{ userId: string }>(
+      `SELECT "userId"::text AS "userId" FROM "session" WHERE token = $1 AND "expiresAt" > now()`,
+      [sessionToken],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Exchanges such a session token, once, for the session's first rotating refresh token: the
+   * session's own token is replaced in the same transaction, so the old one is dead afterwards
+   * (presented again it is simply not found).
+   */
+  async adoptLegacySessionToken(
+    sessionToken: string,
+  ): Promise<Result<RefreshedSession, RefreshRefusal | AuthError>> {
+    try {
+      const store = await this.refreshTokens();
+      const adopted = await this.settings.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ id: string; userId: string }>(
+          `SELECT id::text AS id, "userId"::text AS "userId" FROM "session"
+            WHERE token = $1 AND "expiresAt" > now() FOR UPDATE`,
+          [sessionToken],
+        );
+        const row = rows[0];
+        if (!row) return null;
+        await tx.query(`UPDATE "session" SET token = $2, "updatedAt" = now() WHERE id = $1::uuid`, [
+          row.id,
+          crypto.randomUUID() + crypto.randomUUID(),
+        ]);
+        const refreshToken = await store.issue(row.id, row.userId, { db: tx });
+        return { sessionId: row.id, userId: row.userId, refreshToken };
+      });
+      if (!adopted) return err("refresh_token_not_found");
+      const user = await this.findUserById(adopted.userId);
+      if (!user) return err("refresh_token_not_found");
+      const session = await this.#mint(
+        user,
+        adopted.sessionId,
+        adopted.refreshToken,
+        new Date(),
+        null,
+      );
+      return ok({ user, session });
+    } catch (error) {
+      return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
   // ---- AuthUserDirectory -------------------------------------------------------------------
 
   async findUserById(id: string): Promise<StoredUser | null> {

@@ -8,7 +8,9 @@
  *   refresh_token, user }` (supabase/auth internal/api/token.go).
  * - POST /token?grant_type=refresh_token — per token, in order:
  *   1. one of our Better Auth refresh tokens → the system-of-record rule is asked first (a
- *      refusal writes nothing), then rotation with reuse detection (refresh-tokens.ts);
+ *      refusal writes nothing), then rotation with reuse detection (refresh-tokens.ts); a Better
+ *      Auth session token (the refresh token of POST /login before rotation existed) is
+ *      exchanged once for the session's first rotating token;
  *   2. otherwise a Supabase refresh token: exchanged at GoTrue ONCE (that verifies it and rotates
  *      it). If the user's system of record is Supabase, GoTrue's answer is passed through as is.
  *      If it is Better Auth (the user was cut over since the token was issued), a Better Auth
@@ -251,7 +253,10 @@ export class SessionService {
     presented: string,
   ): Promise<Response | null> {
     const store = await betterAuth.refreshTokens();
-    const owner = await store.sessionOf(presented);
+    // A Better Auth session token handed out as the refresh token by an earlier release is
+    // exchanged once for a rotating token (better-auth-service.ts adoptLegacySessionToken).
+    const rotating = await store.sessionOf(presented);
+    const owner = rotating ?? await betterAuth.legacySessionOwner(presented);
     if (!owner) return null;
     const stored = await betterAuth.findUserById(owner.userId);
     if (!stored) {
@@ -259,7 +264,9 @@ export class SessionService {
     }
     const decision = await this.deps.identity.decide(stored.email);
     this.#refuseBySystemOfRecord(decision, owner.userId);
-    const rotated = await betterAuth.refreshSession(presented);
+    const rotated = rotating
+      ? await betterAuth.refreshSession(presented)
+      : await betterAuth.adoptLegacySessionToken(presented);
     if (!rotated.ok) {
       if (rotated.error instanceof AuthError) throw rotated.error;
       throw badRequest(rotated.error, REFUSAL_MESSAGES[rotated.error]);

@@ -24,6 +24,11 @@ import {
   uniqueEmail,
 } from "../auth-e2e-helpers.ts";
 
+function sessionIdOf(accessToken: string): string {
+  const payload = accessToken.split(".")[1]!.replaceAll("-", "+").replaceAll("_", "/");
+  return JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "="))).session_id;
+}
+
 const supabaseIssuer = (auth: AuthServer) => `${auth.url}/auth/v1`;
 
 /** auth-js exactly as an app builds it, pointed at the login function. */
@@ -233,6 +238,31 @@ Deno.test("auth-js against the login function: both paths, a change of path, rev
       assert.equal(me.data.user, null);
       assert.equal(me.error?.name, "AuthSessionMissingError", "GoTrue's session_not_found");
     });
+
+    await t.step(
+      "a Better Auth session token handed out as refresh token by an earlier release is exchanged once",
+      async () => {
+        const { email, id } = await userInBoth(auth, "legacy-token");
+        await setRollout(auth, 100);
+        const { session } = await signIn(auth, email);
+        const sessionId = sessionIdOf(session.access_token);
+        const { rows } = await auth.server.sql.query<{ token: string }>(
+          `SELECT token FROM "session" WHERE id = $1::uuid`,
+          [sessionId],
+        );
+        const legacy = rows[0]!.token;
+        const adopted = await refresh(auth, legacy);
+        assert.equal(adopted.error, null, adopted.error?.message);
+        assert.equal(adopted.data.user?.id, id);
+        assert.equal(
+          sessionIdOf(adopted.data.session!.access_token),
+          sessionId,
+          "the same session",
+        );
+        await expectRefreshRefused(auth, legacy, ["refresh_token_not_found"]);
+        assert.equal((await refresh(auth, adopted.data.session!.refresh_token)).error, null);
+      },
+    );
 
     await t.step(
       "across a change of path: a Supabase refresh token after cutover returns a Better Auth session",
