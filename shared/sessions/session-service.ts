@@ -19,8 +19,9 @@
  *      its child and the reuse interval are all dead. Should that logout fail, the Better Auth
  *      session is removed again and the client gets a retryable 503: GoTrue hands the active
  *      child back to a retry of the same token (the parent rule), so nobody is logged out.
- * - GET /user — the token's issuer checks it (GoTrue for its tokens, our verifier plus the
- *   session row for ours); the user JSON comes from the user's system of record.
+ * - GET /user (internal/api/user.go UserGet behind requireAuthentication, auth.go) — the
+ *   token's issuer checks it (GoTrue for its tokens, our verifier plus the session row for
+ *   ours); the user JSON comes from the user's system of record.
  * - POST /logout?scope=global|local|others — GoTrue's scopes (internal/api/logout.go), across
  *   BOTH systems: `local` ends the presented session, `others` every other session of the user in
  *   either system, `global` all of them. 204.

@@ -125,42 +125,56 @@ async function counts(auth: AuthServer): Promise<Record<string, number>> {
 Deno.test("auth-js against the login function: both paths, a change of path, revocation in both systems, bad input", async (t) => {
   const auth = await startAuthServer({ MIGRATION_MODE: "dual_write", USE_BETTER_AUTH: "true" });
   try {
-    await t.step("Supabase path: signIn, getUser, refreshSession, signOut (local)", async () => {
-      const { email, id } = await userInBoth(auth, "sb-path");
-      await setRollout(auth, 0);
-      const { client, session, user } = await signIn(auth, email);
-      assert.equal(user.id, id);
-      assert.equal(tokenIssuer(session.access_token), supabaseIssuer(auth));
-      assert.equal(user.aud, "authenticated");
-      assert.ok(Array.isArray(user.identities));
+    await t.step(
+      "Supabase path: signIn, getUser, refreshSession, signOut (local, others)",
+      async () => {
+        const { email, id } = await userInBoth(auth, "sb-path");
+        await setRollout(auth, 0);
+        const { client, session, user } = await signIn(auth, email);
+        assert.equal(user.id, id);
+        assert.equal(tokenIssuer(session.access_token), supabaseIssuer(auth));
+        assert.equal(user.aud, "authenticated");
+        assert.ok(Array.isArray(user.identities));
 
-      const me = await client.getUser();
-      assert.equal(me.error, null, me.error?.message);
-      assert.equal(me.data.user?.id, id);
+        const me = await client.getUser();
+        assert.equal(me.error, null, me.error?.message);
+        assert.equal(me.data.user?.id, id);
 
-      const refreshed = await refresh(auth, session.refresh_token);
-      assert.equal(refreshed.error, null, refreshed.error?.message);
-      const next = refreshed.data.session!;
-      assert.equal(tokenIssuer(next.access_token), supabaseIssuer(auth), "still Supabase's");
-      assert.notEqual(next.refresh_token, session.refresh_token, "rotated by GoTrue");
-      assert.equal(refreshed.data.user?.id, id);
+        const refreshed = await refresh(auth, session.refresh_token);
+        assert.equal(refreshed.error, null, refreshed.error?.message);
+        const next = refreshed.data.session!;
+        assert.equal(tokenIssuer(next.access_token), supabaseIssuer(auth), "still Supabase's");
+        assert.notEqual(next.refresh_token, session.refresh_token, "rotated by GoTrue");
+        assert.equal(refreshed.data.user?.id, id);
 
-      const signOutClient = authClient(auth);
-      await signOutClient.setSession({
-        access_token: next.access_token,
-        refresh_token: next.refresh_token,
-      });
-      const out = await signOutClient.signOut({ scope: "local" });
-      assert.equal(out.error, null, out.error?.message);
-      await expectRefreshRefused(auth, next.refresh_token, [
-        "refresh_token_not_found",
-        "session_not_found",
-      ]);
-      // GoTrue's 403 session_not_found, which auth-js raises as AuthSessionMissingError.
-      const after = await authClient(auth).getUser(next.access_token);
-      assert.equal(after.data.user, null);
-      assert.equal(after.error?.name, "AuthSessionMissingError");
-    });
+        const signOutClient = authClient(auth);
+        await signOutClient.setSession({
+          access_token: next.access_token,
+          refresh_token: next.refresh_token,
+        });
+        const out = await signOutClient.signOut({ scope: "local" });
+        assert.equal(out.error, null, out.error?.message);
+        await expectRefreshRefused(auth, next.refresh_token, [
+          "refresh_token_not_found",
+          "session_not_found",
+        ]);
+        // GoTrue's 403 session_not_found, which auth-js raises as AuthSessionMissingError.
+        const after = await authClient(auth).getUser(next.access_token);
+        assert.equal(after.data.user, null);
+        assert.equal(after.error?.name, "AuthSessionMissingError");
+
+        // `others` from a Supabase session: the caller's survives, every other one ends.
+        const one = await signIn(auth, email);
+        const two = await signIn(auth, email);
+        assert.equal((await two.client.signOut({ scope: "others" })).error, null);
+        await expectRefreshRefused(auth, one.session.refresh_token, [
+          "refresh_token_not_found",
+          "session_not_found",
+        ]);
+        const kept = await refresh(auth, two.session.refresh_token);
+        assert.equal(kept.error, null, kept.error?.message);
+      },
+    );
 
     await t.step(
       "Better Auth path: signIn, getUser, refreshSession with rotation and reuse detection",
