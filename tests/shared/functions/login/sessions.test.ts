@@ -426,8 +426,32 @@ Deno.test("auth-js against the login function: both paths, a change of path, rev
         });
         return { status: response.status, body: await response.json().catch(() => null) };
       };
+      // An ended (expired) Better Auth session, and a reused token past the reuse interval.
+      const expired = await signIn(auth, email);
+      await auth.server.sql.query(
+        `UPDATE "session" SET "expiresAt" = now() - interval '1 second' WHERE id = $1::uuid`,
+        [sessionIdOf(expired.session.access_token)],
+      );
+      const reused = await signIn(auth, email);
+      assert.equal((await refresh(auth, reused.session.refresh_token)).error, null);
+      const rotated = await refresh(auth, reused.session.refresh_token); // parent rule
+      assert.equal((await refresh(auth, rotated.data.session!.refresh_token)).error, null);
+      await auth.server.sql.query(
+        `UPDATE better_auth_refresh_token SET updated_at = now() - interval '1 minute'
+          WHERE revoked`,
+      );
       const before = await counts(auth);
       const cases: [string, Awaited<ReturnType<typeof call>>, number, string][] = [
+        [
+          "expired session",
+          await call(
+            "POST",
+            "/token?grant_type=refresh_token",
+            JSON.stringify({ refresh_token: expired.session.refresh_token }),
+          ),
+          400,
+          "session_expired",
+        ],
         [
           "unknown grant",
           await call("POST", "/token?grant_type=magic", "{}"),
@@ -520,6 +544,14 @@ Deno.test("auth-js against the login function: both paths, a change of path, rev
       assert.equal(noBearer.status, 401);
       await noBearer.body?.cancel();
       assert.deepEqual(await counts(auth), before, "nothing written");
+      // Reuse past the interval: GoTrue's 400, and the family revocation IS written (on purpose).
+      const reuse = await call(
+        "POST",
+        "/token?grant_type=refresh_token",
+        JSON.stringify({ refresh_token: reused.session.refresh_token }),
+      );
+      assert.equal(reuse.status, 400, JSON.stringify(reuse.body));
+      assert.equal(reuse.body?.code, "refresh_token_already_used");
     });
   } finally {
     await auth.close();
