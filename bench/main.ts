@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<unknown>> = {
   runtime: async () => (await import("./runtime.ts")).run(),
   sync: async () => (await import("./sync.ts")).run(),
   fidelity: async () => (await import("./fidelity.ts")).run(),
+  sessions: async () => (await import("./sessions.ts")).run(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SUITES);

@@ -13,7 +13,7 @@
 import { BackgroundTasks } from "../migrator/background.ts";
 import { isAPIError } from "better-auth/api";
 import type { SqlClient } from "../db/sql-client.ts";
-import { err, ok } from "../result.ts";
+import { err, ok, type Result } from "../result.ts";
 import {
   type AccessTokenSigning,
   type AccessTokenVerifierConfig,
@@ -34,6 +34,11 @@ import { type AuthEventSink, emit, noopAuthEventSink } from "./events.ts";
 import { checkNewPassword, type PasswordPolicy } from "./password-policy.ts";
 import { hashKind, hashPassword, type NewPasswordFormat } from "./passwords.ts";
 import { type CompletionSource, SyncCompletion } from "../sync/completion.ts";
+import {
+  type RefreshRefusal,
+  RefreshTokenStore,
+  type SecondFactor,
+} from "../sessions/refresh-tokens.ts";
 import type {
   AuthCallOptions,
   AuthOutcome,
@@ -66,6 +71,17 @@ export interface BetterAuthServiceSettings {
   readonly background?: BackgroundTasks;
   /** Whether the migration is declared complete. Default: identity_sync_state in `db`. */
   readonly completion?: CompletionSource;
+  /**
+   * The rotating refresh tokens of Better Auth sessions (shared/sessions/refresh-tokens.ts).
+   * Default: one over `db`, keyed from the Better Auth instance's secret.
+   */
+  readonly refreshTokens?: RefreshTokenStore;
+}
+
+/** A refreshed Better Auth session: the user as stored and the new tokens. */
+export interface RefreshedSession {
+  readonly user: StoredUser;
+  readonly session: NonNullable<AuthResult["session"]>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -112,11 +128,26 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   readonly #events: AuthEventSink;
   readonly #tasks: BackgroundTasks;
   readonly #completion: CompletionSource;
+  #refreshTokens: Promise<RefreshTokenStore> | undefined;
 
   constructor(private readonly settings: BetterAuthServiceSettings) {
     this.#events = settings.events ?? noopAuthEventSink;
     this.#tasks = settings.background ?? new BackgroundTasks();
     this.#completion = settings.completion ?? new SyncCompletion(settings.db);
+  }
+
+  /** The refresh-token store (created on first use from the instance's secret). */
+  refreshTokens(): Promise<RefreshTokenStore> {
+    this.#refreshTokens ??= this.settings.refreshTokens
+      ? Promise.resolve(this.settings.refreshTokens)
+      : this.settings.auth.$context.then((context) =>
+        new RefreshTokenStore({
+          db: this.settings.db,
+          secret: context.secret,
+          sessionTtlSeconds: context.sessionConfig.expiresIn,
+        })
+      );
+    return this.#refreshTokens;
   }
 
   /** bcrypt until the migration is declared complete (an unreadable state counts as not). */
@@ -228,11 +259,18 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     }
   }
 
-  /** Ends one session by its token (the refresh token); a login refused after the fact. */
-  async revokeSession(sessionToken: string): Promise<void> {
-    if (sessionToken) {
-      await this.settings.db.query(`DELETE FROM "session" WHERE token = $1`, [sessionToken]);
+  /**
+   * Ends one session by a refresh token of it (any of its family); a login refused after the
+   * fact. A Better Auth session token (what refresh tokens were before rotation existed) too.
+   */
+  async revokeSession(refreshToken: string): Promise<void> {
+    if (!refreshToken) return;
+    const owner = await (await this.refreshTokens()).sessionOf(refreshToken);
+    if (owner) {
+      await this.settings.db.query(`DELETE FROM "session" WHERE id = $1::uuid`, [owner.sessionId]);
+      return;
     }
+    await this.settings.db.query(`DELETE FROM "session" WHERE token = $1`, [refreshToken]);
   }
 
   /** Resolves when every background re-hash has finished (tests, graceful shutdown). */
@@ -269,19 +307,60 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     });
   }
 
+  /**
+   * A new session's tokens: the first refresh token of its family (stored hashed; the Better Auth
+   * session token itself never leaves the server) and the access token.
+   */
   async #tokensFor(
     user: StoredUser,
     session: { id: string; token: string },
-  ): Promise<AuthResult["session"]> {
-    return await issueSessionTokens(this.settings.signing, {
+  ): Promise<NonNullable<AuthResult["session"]>> {
+    const authenticatedAt = new Date();
+    const refreshToken = await (await this.refreshTokens()).issue(session.id, user.id, {
+      authenticatedAt,
+    });
+    return await this.#mint(user, session.id, refreshToken, authenticatedAt, null);
+  }
+
+  #mint(
+    user: StoredUser,
+    sessionId: string,
+    refreshToken: string,
+    authenticatedAt: Date,
+    secondFactor: SecondFactor | null,
+  ): Promise<NonNullable<AuthResult["session"]>> {
+    return issueSessionTokens(this.settings.signing, {
       userId: user.id,
       email: user.email,
       userMetadata: user.userMetadata,
       appMetadata: user.appMetadata,
-      sessionId: session.id,
-      sessionToken: session.token,
-      authenticatedAt: new Date(),
+      sessionId,
+      // TokenSubject.sessionToken is what the response returns as the refresh token.
+      sessionToken: refreshToken,
+      authenticatedAt,
+      ...(secondFactor ? { secondFactor } : {}),
     });
+  }
+
+  /**
+   * Opens a Better Auth session for a user already verified elsewhere (a Supabase refresh token
+   * exchanged at GoTrue: shared/sessions/session-service.ts). No password is involved.
+   */
+  async openSession(userId: string): Promise<AuthOutcome<RefreshedSession>> {
+    try {
+      const user = await this.findUserById(userId);
+      if (!user) return err(invalidToken("User not found"));
+      const context = await this.settings.auth.$context;
+      const created = await context.internalAdapter.createSession(user.id);
+      if (!created) return err(authUnavailable("Better Auth created no session"));
+      const session = await this.#tokensFor(user, {
+        id: String(created.id),
+        token: created.token,
+      });
+      return ok({ user, session });
+    } catch (error) {
+      return err(authUnavailable("Better Auth is unavailable", error));
+    }
   }
 
   async getUserFromToken(accessToken: string): Promise<AuthOutcome<AuthUserView>> {
@@ -312,23 +391,80 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
     return rows.length > 0;
   }
 
-  /** Exchanges a refresh token (the Better Auth session token) for a fresh access token. */
-  async refreshSession(refreshToken: string): Promise<AuthOutcome<AuthResult>> {
+  /**
+   * The refresh_token grant on a Better Auth session: rotation with reuse detection
+   * (shared/sessions/refresh-tokens.ts), then a fresh access token for the same session.
+   */
+  async refreshSession(
+    refreshToken: string,
+  ): Promise<Result<RefreshedSession, RefreshRefusal | AuthError>> {
     try {
-      const context = await this.settings.auth.$context;
-      const found = await context.internalAdapter.findSession(refreshToken);
-      if (!found || new Date(found.session.expiresAt).getTime() <= Date.now()) {
-        return err(invalidToken("Invalid refresh token"));
-      }
-      const user = await this.findUserById(String(found.user.id));
-      if (!user) return err(invalidToken("User not found"));
-      return ok({
-        user: userView(user),
-        session: await this.#tokensFor(user, {
-          id: String(found.session.id),
-          token: found.session.token,
-        }),
+      const rotated = await (await this.refreshTokens()).rotate(refreshToken);
+      if (!rotated.ok) return err(rotated.refusal);
+      const user = await this.findUserById(rotated.userId);
+      if (!user) return err("refresh_token_not_found");
+      const session = await this.#mint(
+        user,
+        rotated.sessionId,
+        rotated.refreshToken,
+        rotated.authenticatedAt,
+        rotated.secondFactor,
+      );
+      return ok({ user, session });
+    } catch (error) {
+      return err(authUnavailable("Better Auth is unavailable", error));
+    }
+  }
+
+  /**
+   * The user of a live Better Auth session whose session token was handed out as the refresh
+   * token (before rotating refresh tokens existed), or null.
+   */
+  async legacySessionOwner(sessionToken: string): Promise<{ userId: string } | null> {
+    if (!sessionToken || sessionToken.length > 256) return null;
+    const { rows } = await this.settings.db.query<{ userId: string }>(
+      `SELECT "userId"::text AS "userId" FROM "session" WHERE token = $1 AND "expiresAt" > now()`,
+      [sessionToken],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Exchanges such a session token, once, for the session's first rotating refresh token: the
+   * session's own token is replaced in the same transaction, so the old one is dead afterwards
+   * (presented again it is simply not found).
+   */
+  async adoptLegacySessionToken(
+    sessionToken: string,
+  ): Promise<Result<RefreshedSession, RefreshRefusal | AuthError>> {
+    try {
+      const store = await this.refreshTokens();
+      const adopted = await this.settings.db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ id: string; userId: string }>(
+          `SELECT id::text AS id, "userId"::text AS "userId" FROM "session"
+            WHERE token = $1 AND "expiresAt" > now() FOR UPDATE`,
+          [sessionToken],
+        );
+        const row = rows[0];
+        if (!row) return null;
+        await tx.query(`UPDATE "session" SET token = $2, "updatedAt" = now() WHERE id = $1::uuid`, [
+          row.id,
+          crypto.randomUUID() + crypto.randomUUID(),
+        ]);
+        const refreshToken = await store.issue(row.id, row.userId, { db: tx });
+        return { sessionId: row.id, userId: row.userId, refreshToken };
       });
+      if (!adopted) return err("refresh_token_not_found");
+      const user = await this.findUserById(adopted.userId);
+      if (!user) return err("refresh_token_not_found");
+      const session = await this.#mint(
+        user,
+        adopted.sessionId,
+        adopted.refreshToken,
+        new Date(),
+        null,
+      );
+      return ok({ user, session });
     } catch (error) {
       return err(authUnavailable("Better Auth is unavailable", error));
     }

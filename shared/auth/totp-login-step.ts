@@ -24,6 +24,7 @@ import type { BetterAuthInstance } from "./better-auth.ts";
 import { AuthError, invalidCredentials, validationFailed } from "./errors.ts";
 import type { LoginRateLimiter } from "./rate-limiter.ts";
 import type { AuthResult, JsonObject } from "./types.ts";
+import { RefreshTokenStore } from "../sessions/refresh-tokens.ts";
 
 export interface TotpLoginStepDeps {
   readonly auth: BetterAuthInstance;
@@ -31,6 +32,21 @@ export interface TotpLoginStepDeps {
   readonly db: SqlClient;
   readonly signing: AccessTokenSigning;
   readonly rateLimiter: LoginRateLimiter;
+  /**
+   * Where the session's refresh token is kept (hashed, rotating: shared/sessions/). Default: one
+   * over `db` keyed from the Better Auth instance's secret.
+   */
+  readonly refreshTokens?: RefreshTokenStore;
+}
+
+async function storeOf(deps: TotpLoginStepDeps): Promise<RefreshTokenStore> {
+  if (deps.refreshTokens) return deps.refreshTokens;
+  const context = await deps.auth.$context;
+  return new RefreshTokenStore({
+    db: deps.db,
+    secret: context.secret,
+    sessionTtlSeconds: context.sessionConfig.expiresIn,
+  });
 }
 
 const inputSchema = z.object({
@@ -97,6 +113,7 @@ export async function totpLoginStep(
     );
     await deps.rateLimiter.recordSuccess(email).catch(() => {});
     const user = verified.user;
+    const authenticatedAt = new Date();
     const result: AuthResult = {
       user: {
         id: user.id,
@@ -110,8 +127,12 @@ export async function totpLoginStep(
         userMetadata: user.userMetadata ?? {},
         appMetadata: user.appMetadata ?? {},
         sessionId: rows[0]!.id,
-        sessionToken: verified.token,
-        authenticatedAt: new Date(),
+        // The refresh token of an aal2 session: a refresh keeps aal2 (refresh-tokens.ts).
+        sessionToken: await (await storeOf(deps)).issue(rows[0]!.id, user.id, {
+          secondFactor: "totp",
+          authenticatedAt,
+        }),
+        authenticatedAt,
         secondFactor: "totp",
       }),
     };

@@ -9,6 +9,7 @@ import { registerAuthArea } from "./areas/auth.ts";
 import { registerBatchArea } from "./areas/batch.ts";
 import { registerCoordinatorArea } from "./areas/coordinator.ts";
 import { registerOpsArea } from "./areas/ops.ts";
+import { registerSessionsArea } from "./areas/sessions.ts";
 import { registerSyncArea } from "./areas/sync.ts";
 import { createBaseContainer } from "./base-container.ts";
 import type { Container } from "./container.ts";
@@ -32,5 +33,6 @@ export function createAppContainer(
   registerBatchArea(container, config);
   registerOpsArea(container, config);
   registerSyncArea(container, config);
+  registerSessionsArea(container, config);
   return container;
 }

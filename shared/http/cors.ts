@@ -6,7 +6,10 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 
-/** What supabase-js sends, plus our request id and supabase-js's `x-region` option. */
+/**
+ * What supabase-js sends, plus our request id and supabase-js's `x-region` option, and the API
+ * version header auth-js sends to the login function's GoTrue routes (shared/sessions/).
+ */
 export const SUPABASE_CLIENT_HEADERS = [
   "authorization",
   "x-client-info",
@@ -14,9 +17,15 @@ export const SUPABASE_CLIENT_HEADERS = [
   "content-type",
   "x-request-id",
   "x-region",
+  "x-supabase-api-version",
 ] as const;
 
-export const EXPOSED_HEADERS = ["x-request-id", "x-migration-path", "retry-after"] as const;
+export const EXPOSED_HEADERS = [
+  "x-request-id",
+  "x-migration-path",
+  "retry-after",
+  "x-supabase-api-version",
+] as const;
 
 export const ALLOWED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 

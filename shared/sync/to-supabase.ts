@@ -11,6 +11,8 @@
  *   adminUserCreate only — supabase/auth internal/api/admin.go);
  * - email, its confirmation, user metadata, ban → admin updateUserById;
  * - a user deleted in Better Auth → admin deleteUser.
+ * A password change or a ban also ends the user's Supabase sessions (auth.sessions, SQL), so
+ * neither system keeps a session the change should have ended (shared/sessions/).
  * A password CHANGE cannot go through the admin API: adminUserUpdate ignores password_hash
  * (same file; checked at supabase/auth HEAD 2026-08), and the plain password is never kept. So
  * the bcrypt hash is written to auth.users.encrypted_password directly, in a transaction marked
@@ -36,6 +38,7 @@ import {
   withConcurrency,
 } from "./outbox.ts";
 import { SYNC_ORIGIN_SETTING } from "./to-better-auth.ts";
+import { endSupabaseSessions } from "../sessions/gotrue-client.ts";
 
 type Json = Record<string, unknown>;
 
@@ -203,6 +206,11 @@ export class ToSupabaseApplier implements DirectionApplier {
       "updateUserById",
       () => this.admin.auth.admin.updateUserById(userId, attributes),
     );
+    // A ban made in Better Auth ends the user's Supabase sessions too (GoTrue itself refuses a
+    // banned user's refresh, token_refresh.go, but its access tokens would live on until expiry).
+    if (attributes.ban_duration && attributes.ban_duration !== "none") {
+      await endSupabaseSessions(this.db, userId);
+    }
     return true;
   }
 
@@ -214,11 +222,15 @@ export class ToSupabaseApplier implements DirectionApplier {
     }
     await this.db.transaction(async (tx) => {
       await tx.query(`SELECT set_config($1, 'better_auth', true)`, [SYNC_ORIGIN_SETTING]);
-      await tx.query(
+      const changed = await tx.query(
         `UPDATE auth.users SET encrypted_password = $2, updated_at = now()
           WHERE id = $1::uuid AND encrypted_password IS DISTINCT FROM $2`,
         [userId, ba.password],
       );
+      // A new password ends every Supabase session the old one opened, as GoTrue's own
+      // User.UpdatePassword does ("log out user from all sessions to ensure reauthentication
+      // after password change", supabase/auth internal/models/user.go).
+      if (changed.rowCount > 0) await endSupabaseSessions(tx, userId);
     });
   }
 

@@ -12,6 +12,7 @@
  * ends by itself (listener, SQL pool and timers closed).
  */
 import assert from "node:assert/strict";
+import { AuthClient } from "@supabase/auth-js";
 import { createClient } from "@supabase/supabase-js";
 import { FUNCTION_NAMES } from "../../shared/functions/registry.ts";
 import { TEST_DATABASE_URL } from "../helpers/db.ts";
@@ -116,6 +117,32 @@ for (const rollout of [100, 0]) {
           const refused = await call(worker("coordinator"), "/agents");
           assert.equal(refused.status, 401, "no token, no access");
         });
+
+        await t.step(
+          "auth-js with the login worker as its Auth URL (shared/sessions/)",
+          async () => {
+            const auth = new AuthClient({
+              url: worker("login").url,
+              persistSession: false,
+              autoRefreshToken: false,
+            });
+            const signedIn = await auth.signInWithPassword({ email, password: PASSWORD });
+            assert.equal(signedIn.error, null, signedIn.error?.message);
+            const refreshed = await auth.refreshSession();
+            assert.equal(refreshed.error, null, refreshed.error?.message);
+            assert.notEqual(
+              refreshed.data.session?.refresh_token,
+              signedIn.data.session?.refresh_token,
+            );
+            const me = await auth.getUser();
+            assert.equal(me.data.user?.email, email);
+            assert.equal((await auth.signOut({ scope: "global" })).error, null);
+            const after = await new AuthClient({ url: worker("login").url }).refreshSession({
+              refresh_token: refreshed.data.session!.refresh_token,
+            });
+            assert.ok(after.error && after.error.status === 400, "signed out everywhere");
+          },
+        );
 
         await t.step("migrate-batch runs legacy Supabase users to done", async () => {
           const admin = createClient(stack.url, stack.keys.serviceRoleKey, {

@@ -1,7 +1,8 @@
 /**
  * The `login` function: ordered login with fallback and lazy migration, as an
  * EdgeFunctionMigrator over the original (supabase-js auth.signInWithPassword) and the
- * abstracted (DualWriteAuthService) handlers. Both answer the same contract.
+ * abstracted (DualWriteAuthService) handlers. Both answer the same contract. GoTrue's session
+ * routes (/token, /user, /logout) sit beside it, the password grant running the same handler.
  */
 import { LOGIN_POLICY } from "../../auth/policies.ts";
 import { clientIp, loginHandlers } from "../../auth/handlers.ts";
@@ -20,6 +21,9 @@ import { createBaseFunctionApp } from "../base-app.ts";
 import { lazyHandler } from "../lazy-handler.ts";
 import { registerAuthArea } from "../../di/areas/auth.ts";
 import type { FunctionDefinition } from "../definition.ts";
+import { registerSessionsArea } from "../../di/areas/sessions.ts";
+import { mountSessionRoutes } from "../../sessions/routes.ts";
+import { SessionDepsToken } from "../../sessions/tokens.ts";
 
 export async function createLoginApp(container: Container): Promise<FunctionApp> {
   const app = await createBaseFunctionApp("login", container);
@@ -35,6 +39,8 @@ export async function createLoginApp(container: Container): Promise<FunctionApp>
     what: "login",
   });
   app.post("/", (c) => handle(c.req.raw));
+  // GoTrue's session surface (shared/sessions/): auth-js with this function as its Auth URL.
+  mountSessionRoutes(app, () => container.get(SessionDepsToken), handle);
   // The TOTP second step on the Better Auth path (aal2 token).
   app.post(
     "/mfa/verify",
@@ -52,6 +58,6 @@ export async function createLoginApp(container: Container): Promise<FunctionApp>
 /** What functions/login/index.ts serves: this app on the base container plus these areas. */
 export const loginFunction: FunctionDefinition = {
   name: "login",
-  areas: [registerAuthArea],
+  areas: [registerAuthArea, registerSessionsArea],
   createApp: createLoginApp,
 };

@@ -119,16 +119,20 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           const refreshed = await service.refreshSession(result.value.session!.refresh_token);
           assert.ok(refreshed.ok);
           assert.equal(refreshed.value.user.id, created.value.user.id);
-          assert.equal(refreshed.value.session!.refresh_token, result.value.session!.refresh_token);
+          assert.notEqual(
+            refreshed.value.session.refresh_token,
+            result.value.session!.refresh_token,
+            "the refresh token rotates (shared/sessions/refresh-tokens.ts)",
+          );
 
           // Ending the session revokes its access tokens for getUserFromToken.
-          await db.query(`DELETE FROM "session" WHERE token = $1`, [
-            result.value.session!.refresh_token,
-          ]);
+          await service.revokeSession(refreshed.value.session.refresh_token);
           const revoked = await service.getUserFromToken(token);
           assert.ok(!revoked.ok);
           assert.equal(revoked.error.code, "invalid_token");
-          assert.ok(!(await service.refreshSession(result.value.session!.refresh_token)).ok);
+          const after = await service.refreshSession(refreshed.value.session.refresh_token);
+          assert.ok(!after.ok);
+          assert.equal(after.error, "refresh_token_not_found");
         });
 
         await t.step("until the migration is declared complete: bcrypt, no re-hash", async () => {

@@ -3,6 +3,7 @@
  * and the code its existing authenticator app shows, and gets an aal2 access token; a wrong
  * code, a wrong password and a user without a factor are refused with GoTrue's words.
  */
+import { RefreshTokenStore } from "../../../shared/sessions/refresh-tokens.ts";
 import assert from "node:assert/strict";
 import {
   DEFAULT_BETTER_AUTH_ISSUER,
@@ -79,10 +80,12 @@ for (const provider of sqlProviders()) {
           (verified.claims.amr as { method: string }[]).map((entry) => entry.method),
           ["totp", "password"],
         );
-        const session = await db.query(`SELECT 1 FROM session WHERE token = $1`, [
-          body.session.refresh_token,
-        ]);
-        assert.equal(session.rows.length, 1);
+        // The refresh token is of that session and keeps aal2 when it rotates.
+        const store = new RefreshTokenStore({ db, secret: (await deps.auth.$context).secret });
+        const rotated = await store.rotate(body.session.refresh_token);
+        assert.ok(rotated.ok);
+        assert.equal(rotated.sessionId, verified.sessionId);
+        assert.equal(rotated.secondFactor, "totp");
       });
 
       await t.step("a wrong code is 422 mfa_verification_failed", async () => {
