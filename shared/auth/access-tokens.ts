@@ -89,7 +89,7 @@ export interface TokenSubject {
   readonly userMetadata: JsonObject;
   readonly appMetadata: JsonObject;
   readonly sessionId: string;
-  /** The Better Auth session token: returned as the refresh token. */
+  /** The refresh token handed to the client: a rotating one (shared/sessions/refresh-tokens.ts). */
   readonly sessionToken: string;
   readonly authenticatedAt: Date;
   /**

@@ -8,7 +8,6 @@
  * too. The stack is the dev server's wiring on a database of the test's choosing.
  */
 import assert from "node:assert/strict";
-import { Hono } from "hono";
 import { createClient } from "@supabase/supabase-js";
 import { issueSessionTokens } from "../../../shared/auth/access-tokens.ts";
 import {
@@ -17,94 +16,47 @@ import {
   importEs256SigningJwk,
 } from "../../../shared/auth/jwt.ts";
 import { AccessTokenSigningToken } from "../../../shared/auth/tokens.ts";
-import { loadConfig } from "../../../shared/config/env.ts";
 import type { Container } from "../../../shared/di/container.ts";
-import { createAppContainer } from "../../../shared/di/app-container.ts";
-import { createAuthApi } from "../../../local/standin/auth/app.ts";
-import { DEV_ACCESS_TOKEN_SIGNING_JWK, devServerEnv } from "../../../local/standin/dev-server.ts";
-import {
-  FunctionsGateway,
-  loadFunctionRegistry,
-} from "../../../local/standin/functions-gateway.ts";
-import { createStandinKeys, importSigningKey } from "../../../local/standin/keys.ts";
-import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
-import { addNotes, createNotesTable } from "../../../local/standin/seed-notes.ts";
-import { openDatabase, type Provider } from "../auth/harness.ts";
+import { DEV_ACCESS_TOKEN_SIGNING_JWK } from "../../../local/standin/dev-server.ts";
+import { importSigningKey } from "../../../local/standin/keys.ts";
+import { addNotes } from "../../../local/standin/seed-notes.ts";
+import type { Provider } from "../auth/harness.ts";
+import { startProjectStack } from "./project-stack.ts";
 import { TEST_DATABASE_URL } from "../../helpers/db.ts";
 
 const PASSWORD = "Correct-Horse-42";
 const noSession = { auth: { persistSession: false, autoRefreshToken: false } };
 
-function stripPrefix(request: Request, prefix: string): Request {
-  const url = new URL(request.url);
-  url.pathname = url.pathname.slice(prefix.length) || "/";
-  return new Request(url, request);
-}
-
 const providers: Provider[] = TEST_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 
 for (const provider of providers) {
   Deno.test(`public.notes RLS with a token from either path on ${provider}`, async (t) => {
-    const db = await openDatabase(provider);
-    await createNotesTable(db);
-    const keys = await createStandinKeys();
-    const app = new Hono();
-    const server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-      (request, info) => app.fetch(request, info),
-    );
-    const url = `http://127.0.0.1:${server.addr.port}`;
+    const stack = await startProjectStack(provider);
+    const { url, keys, db } = stack;
     const containers: Container[] = [];
     try {
-      const auth = createAuthApi({
-        sql: db,
-        keys,
-        issuer: `${url}/auth/v1`,
-        profile: "hosted",
-        autoconfirm: true,
-        rateLimits: null,
-        onUnexpectedError: () => {},
-      });
-      const rest = createRestApi({
-        sql: db,
-        jwtSecret: keys.jwtSecret,
-        keys,
-        basePath: "",
-        profile: "hosted",
-      });
-      app.all("/auth/v1/*", (c) => auth.fetch(stripPrefix(c.req.raw, "/auth/v1"), c.env));
-      app.all("/rest/v1/*", (c) => rest.fetch(stripPrefix(c.req.raw, "/rest/v1"), c.env));
-      const registry = await loadFunctionRegistry();
-      // Two deployments of the functions on the same project: ES256 (the dev server's hosted
+      // Three deployments of the functions on the same project: ES256 (the dev server's hosted
       // default) at /es, and HS256 with the project's legacy secret at /hs.
       // A third, /sb, is Supabase-only and knows the project by the new API keys alone
       // (SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS, no legacy keys).
       const deployments = {
         es: {},
         hs: { ACCESS_TOKEN_SIGNING: "hs256-project" },
-        sb: { MIGRATION_MODE: "supabase_only", MIGRATION_ROLLOUT_PERCENTAGE: "0" },
+        sb: {
+          MIGRATION_MODE: "supabase_only",
+          MIGRATION_ROLLOUT_PERCENTAGE: "0",
+          SUPABASE_ANON_KEY: undefined,
+          SUPABASE_SERVICE_ROLE_KEY: undefined,
+        },
       } as const;
       for (const [name, extra] of Object.entries(deployments)) {
-        const env = devServerEnv(url, keys, null, {
-          MIGRATION_MODE: "better_auth_only",
-          // Every signup and login on the abstracted path: Better Auth answers.
-          MIGRATION_ROLLOUT_PERCENTAGE: "100",
-          FLAGS_CACHE_TTL_MS: "0",
-          LOG_LEVEL: "silent",
-          ...extra,
-        }, "hosted") as Record<string, string | undefined>;
-        if (name === "sb") {
-          env.SUPABASE_ANON_KEY = undefined;
-          env.SUPABASE_SERVICE_ROLE_KEY = undefined;
-        }
-        const config = loadConfig(env);
-        if (name === "sb") assert.equal(config.supabase.anonKey, keys.publishableKey);
-        const container = createAppContainer(config, { sql: db });
-        containers.push(container);
-        const functions = new FunctionsGateway({ registry, container, log: () => {} });
-        app.all(
-          `/${name}/functions/v1/*`,
-          (c) => functions.handle(stripPrefix(c.req.raw, `/${name}`)),
+        containers.push(
+          await stack.deploy(name, {
+            MIGRATION_MODE: "better_auth_only",
+            // Every signup and login on the abstracted path: Better Auth answers.
+            MIGRATION_ROLLOUT_PERCENTAGE: "100",
+            ...extra,
+          }),
         );
       }
       // README's key set-up, step "import the JWK into the project's signing keys".
@@ -274,9 +226,7 @@ for (const provider of providers) {
         },
       );
     } finally {
-      for (const container of containers) await container.dispose();
-      await server.shutdown();
-      await db.close();
+      await stack.close();
     }
   });
 }
