@@ -6,8 +6,9 @@
  * claim set — supabase/auth internal/tokens/service.go AccessTokenClaims (aliased in
  * internal/api/token.go) filled by GenerateAccessToken: iss, sub (the user id, which is the
  * Supabase id), aud, exp, iat, email, phone, app_metadata, user_metadata, role, aal, amr,
- * session_id (the Better Auth session id), is_anonymous — and our own `iss`. The Better Auth
- * session token is the refresh token.
+ * session_id (the Better Auth session id), is_anonymous — and our own `iss`. The refresh token
+ * is a rotating one of that session (shared/sessions/refresh-tokens.ts), never the Better Auth
+ * session token itself.
  *
  * Signing (AccessTokenSigning, chosen by register-access-tokens.ts from the environment):
  * - ES256 with a private JWK (`es256`): the kid goes into the header as GoTrue's SignJWT puts it.
