@@ -2,7 +2,7 @@
  * The set-based SQL of the batch migration. One statement classifies a whole batch (every rule
  * is a predicate over the batch and indexed lookups into the target), and one statement writes
  * it: user, accounts, migrated_users, user_migration_status and migration_errors rows for the
- * batch, each INSERT ... SELECT ... ON CONFLICT DO NOTHING. Nothing here loops over users.
+ * batch, each one INSERT ... SELECT. Nothing here loops over users.
  *
  * Plan robustness: the batch comes from CTEs the planner cannot estimate (and right after a bulk
  * load the tables have no statistics yet), so no statement JOINs two CTEs — a misestimated
@@ -12,7 +12,8 @@
 import type { MigrationRules } from "./config.ts";
 import {
   EMAIL_PATTERN,
-  PASSWORD_HASH_PATTERN,
+  PASSWORD_HASH_SQL_PATTERN,
+  passwordHashSql,
   REASON_MESSAGES,
   REJECT_REASONS,
   SKIP_REASONS,
@@ -101,9 +102,11 @@ export async function classificationCtes(
     dups AS MATERIALIZED (
       SELECT * FROM jsonb_to_recordset(${inline}::jsonb) AS d(email_lower text, keeper_id uuid)
     ),`;
-  const asOf = params.add(context.asOf.toISOString(), "text");
+  // Typed timestamptz: converted once when the statement is bound. A text parameter cast in the
+  // SQL was parsed again for every row that read it (timestamptz is not an immutable cast).
+  const asOf = params.add(context.asOf.toISOString(), "timestamptz");
   const emailPattern = params.add(EMAIL_PATTERN, "text");
-  const hashPattern = params.add(PASSWORD_HASH_PATTERN, "text");
+  const hashPattern = params.add(PASSWORD_HASH_SQL_PATTERN, "text");
   const rejectDeleted = params.add(context.rules.deletedUsers === "reject", "boolean");
   const rejectBanned = params.add(context.rules.bannedUsers === "reject", "boolean");
   const migratedFrom = params.add(context.source.name, "text");
@@ -123,16 +126,19 @@ export async function classificationCtes(
     invalid_email: `s.has_email AND s.email !~ ${emailPattern}`,
     deleted_user: `${rejectDeleted} AND s.deleted_at IS NOT NULL`,
     banned_user: `${rejectBanned} AND s.banned_until > ${asOf}::timestamptz`,
-    invalid_password_hash:
-      `coalesce(s.encrypted_password, '') <> '' AND s.encrypted_password !~ ${hashPattern}`,
+    invalid_password_hash: `coalesce(s.encrypted_password, '') <> ''
+                            AND NOT ${passwordHashSql("s.encrypted_password", hashPattern)}`,
     duplicate_email: duplicate,
     email_exists_in_target: `EXISTS (SELECT 1 FROM "user" t
                                  WHERE t.email = s.login_email AND t.id <> s.id)`,
     phone_exists_in_target: `s.phone_e164 IS NOT NULL AND EXISTS (
                                SELECT 1 FROM "user" t
                                WHERE t."phoneNumber" = s.phone_e164 AND t.id <> s.id)`,
-    duplicate_provider_identity: `(SELECT count(*) <> count(DISTINCT e ->> 'provider')
-                                      FROM jsonb_array_elements(s.identities) e)`,
+    // Only a user with two or more identities can have two of one provider: the sub-select
+    // (a sort per row) runs for those alone.
+    duplicate_provider_identity: `jsonb_array_length(s.identities) > 1 AND
+                                  (SELECT count(*) <> count(DISTINCT e ->> 'provider')
+                                   FROM jsonb_array_elements(s.identities) e)`,
     // A scalar sub-select per identity: one probe of the unique (providerId, accountId) index.
     identity_exists_in_target: `s.identities <> '[]'::jsonb AND EXISTS (
                                   SELECT 1 FROM jsonb_array_elements(s.identities) e
@@ -185,8 +191,10 @@ export const LOGIN_IDENTITY = `
                 THEN src.id::text || '@anonymous.placeholder.invalid'
               WHEN coalesce(src.phone, '') <> '' THEN src.id::text || '@phone.placeholder.invalid'
          END AS login_email,
-         (SELECT f ->> 'secret' FROM jsonb_array_elements(coalesce(src.factors, '[]')) f
-          WHERE f ->> 'type' = 'totp' AND f ->> 'status' = 'verified' LIMIT 1) AS totp_secret`;
+         CASE WHEN src.factors IS NOT NULL THEN
+           (SELECT f ->> 'secret' FROM jsonb_array_elements(src.factors) f
+            WHERE f ->> 'type' = 'totp' AND f ->> 'status' = 'verified' LIMIT 1)
+         END AS totp_secret`;
 
 /**
  * `planned` (the Better Auth user row) and `accounts` (credential + social accounts) of every
@@ -199,9 +207,12 @@ export const LOGIN_IDENTITY = `
 export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder: string): string {
   const meta = "c.meta";
   const app = "c.app";
+  // Most users have no identity: the sub-select (a sort per row) only runs for those who do.
   const firstIdentity = (key: string) =>
-    `(SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
-      WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)`;
+    `CASE WHEN c.identities <> '[]'::jsonb THEN
+       (SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
+        WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)
+     END`;
   return `
     planned AS (
       SELECT c.id, c.email, c.email_lower, c.encrypted_password, c.identities, c.created_at,
@@ -264,10 +275,13 @@ export interface WriteCounts {
 }
 
 /**
- * Classifies and writes one scope. Every planned row is attempted; when any insert is skipped
- * by a conflict (a concurrent writer took an id or email since classification) the counts fall
- * short and the caller rolls the whole statement back and bisects — so a user's rows are
- * written completely or not at all.
+ * Classifies and writes one scope. Every planned row is attempted. The user, account,
+ * twoFactor and migrated_users inserts are plain INSERTs, not ON CONFLICT DO NOTHING: the
+ * classification already excludes every row that would conflict, so a conflict only arises
+ * when a concurrent writer took an id, email or identity since — and then the unique violation
+ * (23505) rolls the whole statement back and the caller bisects, exactly as a skipped row (counts
+ * falling short) did; a speculative insertion per row and per unique index is saved. A user's
+ * rows are written completely or not at all.
  */
 export async function writeBatchStatement(
   context: ClassifyContext & { migrationId: string },
@@ -282,7 +296,7 @@ export async function writeBatchStatement(
     : [];
   const ctes = await classificationCtes(context, scope, params);
   const migrationId = params.add(context.migrationId, "text");
-  const at = params.add(now.toISOString(), "text");
+  const at = params.add(now.toISOString(), "timestamptz");
   const inSupabase = params.add(context.source.inSupabaseAuth, "boolean");
   const messages = params.add(JSON.stringify(REASON_MESSAGES), "text");
   const records = params.add(JSON.stringify(twoFactor), "text");
@@ -300,7 +314,6 @@ export async function writeBatchStatement(
              created_at, ${at}::timestamptz, role, banned, ban_reason, ban_expires, is_anonymous,
              phone_number, phone_number_verified, two_factor, invited_at, last_sign_in_at
       FROM planned
-      ON CONFLICT DO NOTHING
       RETURNING id
     ),
     -- Foreign keys are checked at the end of the statement, when the new users are visible.
@@ -318,7 +331,6 @@ export async function writeBatchStatement(
       SELECT gen_random_uuid(), a.account_id, a.provider_id, a.user_id, a.password, a.created_at,
              ${at}::timestamptz
       FROM accounts a
-      ON CONFLICT DO NOTHING
       RETURNING 1
     ),
     ins_tracking AS (
@@ -326,14 +338,16 @@ export async function writeBatchStatement(
                                   migrated_at)
       SELECT p.id::text, p.id, p.email_lower, 'batch', ${migrationId}, ${at}::timestamptz
       FROM planned p
-      ON CONFLICT DO NOTHING
       RETURNING 1
     ),
+    -- created_by_migration is named here (the stamping trigger is skipped for rows that carry
+    -- it); a row that exists already keeps its own, as the column is not in the SET list.
     ins_status AS (
       INSERT INTO user_migration_status AS st (user_id, email, supabase_migrated,
-        supabase_migrated_at, better_auth_migrated, better_auth_migrated_at)
+        supabase_migrated_at, better_auth_migrated, better_auth_migrated_at, created_by_migration)
       SELECT p.id, p.email_lower, ${inSupabase},
-             CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz
+             CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz,
+             ${migrationId}
       FROM planned p
       ON CONFLICT (user_id) DO UPDATE SET
         better_auth_migrated = true,
