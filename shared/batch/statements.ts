@@ -92,10 +92,12 @@ export async function classificationCtes(
   const inline = context.duplicates.kind === "inline"
     ? params.add(JSON.stringify(context.duplicates.rows), "text")
     : null;
+  // The probe only when the migration has shared emails at all (evaluated once per statement).
   const duplicate = inline === null
-    ? `EXISTS (SELECT 1 FROM batch_duplicate_emails d
-               WHERE d.migration_id = ${migrationId} AND d.email_lower = lower(s.email)
-                 AND d.keeper_id IS DISTINCT FROM s.id)`
+    ? `(SELECT EXISTS (SELECT 1 FROM batch_duplicate_emails WHERE migration_id = ${migrationId}))
+       AND EXISTS (SELECT 1 FROM batch_duplicate_emails d
+                   WHERE d.migration_id = ${migrationId} AND d.email_lower = lower(s.email)
+                     AND d.keeper_id IS DISTINCT FROM s.id)`
     : `lower(s.email) IN (SELECT email_lower FROM dups)
        AND s.id NOT IN (SELECT keeper_id FROM dups WHERE keeper_id IS NOT NULL)`;
   const dupsCte = inline === null ? "" : `
@@ -119,8 +121,12 @@ export async function classificationCtes(
     // A dual-write signup holds this claim from before its Supabase write until both writes are
     // done: copying the user now would race its own Better Auth write (and a rollback of this
     // migration would then delete a native signup). The signup, or reconciliation, finishes it.
-    signup_in_flight: `EXISTS (SELECT 1 FROM auth_signup_claims sc
-                               WHERE sc.user_id = s.id AND sc.expires_at > now())`,
+    // The per-row probe only when some claim is live (an uncorrelated InitPlan, evaluated once
+    // per statement): usually none is, and a probe of an empty table still costs a file-size
+    // system call per row.
+    signup_in_flight: `(SELECT EXISTS (SELECT 1 FROM auth_signup_claims WHERE expires_at > now()))
+                       AND EXISTS (SELECT 1 FROM auth_signup_claims sc
+                                   WHERE sc.user_id = s.id AND sc.expires_at > now())`,
     missing_email: "s.login_email IS NULL",
     missing_created_at: "s.created_at IS NULL",
     invalid_email: `s.has_email AND s.email !~ ${emailPattern}`,
@@ -152,7 +158,7 @@ export async function classificationCtes(
     .map(([reason, predicate]) => `WHEN ${predicate} THEN '${reason}'`)
     .join("\n        ");
   return `
-    WITH src AS MATERIALIZED (${relation.sql}),${dupsCte}
+    WITH src AS (${relation.sql}),${dupsCte}
     cls AS (
       SELECT s.*, s.login_email AS email_lower,
         coalesce(s.banned_until > ${asOf}::timestamptz, false) AS banned_now,
@@ -379,7 +385,7 @@ export async function writeBatchStatement(
       (SELECT count(*) FROM ins_error) AS errors_recorded,
       (SELECT count(*) FROM planned WHERE two_factor) AS two_factor_expected,
       (SELECT count(*) FROM ins_two_factor) AS two_factor_inserted,
-      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id`;
+      (SELECT id FROM cls ORDER BY id DESC LIMIT 1) AS last_id`;
   return { sql, params: params.values };
 }
 
@@ -500,7 +506,7 @@ export async function dryRunStatement(
       (SELECT count(*) FROM cls WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
         AS rejected,
       (SELECT count(*) FROM ins_error) AS errors_recorded,
-      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id,
+      (SELECT id FROM cls ORDER BY id DESC LIMIT 1) AS last_id,
       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'email', c.email,
                                                     'reason', c.reason) ORDER BY c.id), '[]')
          FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})) AS failures,
