@@ -257,7 +257,8 @@ export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder:
       FROM planned p WHERE coalesce(p.encrypted_password, '') <> ''
       UNION ALL
       SELECT p.id, i.provider, i.provider_id, NULL::text, coalesce(i.created_at, p.created_at)
-      FROM planned p
+      -- The function is only set up for users that have identities (most have none).
+      FROM (SELECT * FROM planned WHERE identities <> '[]'::jsonb) p
       CROSS JOIN LATERAL jsonb_to_recordset(p.identities)
         AS i(provider text, provider_id text, created_at timestamptz)
     )`;
