@@ -16,7 +16,7 @@ import { scratchDatabase } from "./scratch-db.ts";
 import { acquireLease } from "../shared/batch/leases.ts";
 import { writeBatchStatement } from "../shared/batch/statements.ts";
 import { TotpCarrier } from "../shared/batch/mfa.ts";
-import { nameBatchWrites } from "../shared/batch/created-rows.ts";
+import { prepareBatchWrites } from "../shared/batch/created-rows.ts";
 
 const USERS = Number(Deno.env.get("PROFILE_USERS") ?? 50_000);
 const BATCH = Number(Deno.env.get("PROFILE_BATCH") ?? 5_000);
@@ -107,16 +107,16 @@ try {
       new Date(),
     );
     await scratch.db.transaction(async (tx) => {
-      await tx.query("SET LOCAL jit = off");
-      await nameBatchWrites(tx, "explain");
+      // The settings the engine's batch transaction makes (JIT off, migration named, copy mark).
+      await prepareBatchWrites(tx, "explain", true);
       const plan = await tx.query<Record<string, string>>(
         `EXPLAIN (ANALYZE, BUFFERS, TIMING) ${statement.sql}`,
         statement.params,
       );
-      await Deno.writeTextFile(
-        "/tmp/throughput-plan.txt",
-        plan.rows.map((r) => Object.values(r)[0]).join("\n"),
-      );
+      const text = plan.rows.map((r) => Object.values(r)[0]).join("\n") + "\n";
+      const file = Deno.env.get("PROFILE_PLAN_FILE");
+      if (file) await Deno.writeTextFile(file, text);
+      else await Deno.stdout.write(new TextEncoder().encode(text));
       throw new Error("rollback");
     }).catch((e) => {
       if ((e as Error).message !== "rollback") throw e;
