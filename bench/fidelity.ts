@@ -3,7 +3,8 @@
  * Supabase Auth user (local/standin/seed-every-kind.ts; 200,000 users by default,
  * FIDELITY_USERS=N for a quick run), on one PostgreSQL 15 server (TEST_DATABASE_URL), in one run:
  *
- * (a) ours: the set-based engine (BatchMigrationEngine, 5,000-user leases, BETTER_AUTH_SECRET
+ * (a) ours: the set-based engine (BatchMigrationEngine, 10,000-user leases — FIDELITY_BATCH=N
+ *     for another size; per-lease costs are amortized over more users —, BETTER_AUTH_SECRET
  *     set so TOTP factors carry over), with its tracking rows, into the same database.
  * (b) the guide: the method of Better Auth's official Supabase migration guide
  *     (better-auth docs/content/docs/guides/supabase-migration-guide.mdx, "Copy the migration
@@ -16,6 +17,10 @@
  *     configured providers: this run configures google and github, as a project using them would.
  * (c) the physical limit: a bare `INSERT … SELECT` of the same rows into the same target tables
  *     (user, account, twoFactor), no tracking, no rules.
+ *
+ * Each method's time is printed as users/s (wall clock) and as users per CPU-second (this
+ * process plus the database backends it used, from /proc): on a machine shared with other work
+ * the wall clock mostly measures the others; the CPU a method spends does not depend on them.
  *
  * Then for one user of each kind, on both targets: did it arrive, does its password / phone
  * number / TOTP second step work on Better Auth, is its ban and role right; and a second run of
@@ -37,9 +42,17 @@ import {
 } from "../local/standin/seed-every-kind.ts";
 import { totpCode } from "../tests/helpers/totp.ts";
 import { scratchDatabase } from "./scratch-db.ts";
+import { processCpuMs } from "../shared/runtime/cpu.ts";
 
 const USERS = Number(Deno.env.get("FIDELITY_USERS") ?? 200_000);
+/** The guide's page size, fixed by its script. */
 const PAGE = 5_000;
+/**
+ * Our lease size: a tunable of the engine (MIGRATION_BATCH_SIZE), not of the method. Measured on
+ * 100,000 users, per CPU-second, two rounds: 5,000 → 9.0k / 12.0k, 10,000 → 9.3k / 14.1k,
+ * 20,000 → 10.6k / 14.6k users; 10,000 keeps a batch's tuplestores near work_mem.
+ */
+const LEASE = Number(Deno.env.get("FIDELITY_BATCH") ?? 10_000);
 const SECRET = "bench-fidelity-better-auth-secret-0123456789";
 const GUIDE_PROVIDERS = ["google", "github"];
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -384,10 +397,71 @@ async function counts(db: SqlClient) {
   return rows[0]!;
 }
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+/** CPU milliseconds (user + system) of one process from /proc, or undefined. */
+async function procCpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime (fields 14 and 15 of proc(5)) in clock ticks; Linux's USER_HZ is 100.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU a method spends: this process (mapping, encryption, the driver) plus every PostgreSQL
+ * backend connected to the benchmark's databases, read from /proc (the server runs on this
+ * machine). Other sessions sharing the cores stretch a method's wall-clock time, not the CPU it
+ * spends, so users per CPU-second compares the methods on a loaded machine where users/s is
+ * noise-bound. Both methods run one thing at a time (one connection busy, or JavaScript), so on
+ * an idle machine users/s approaches users per CPU-second, less the time spent waiting on the
+ * network. undefined where /proc or the backends' pids cannot be read (a remote server).
+ */
+class CpuMeter {
+  constructor(private readonly db: SqlClient, private readonly databases: string[]) {}
+
+  async #snapshot(): Promise<{ process: number; backends: Map<number, number> } | undefined> {
+    const process = processCpuMs();
+    if (process === undefined) return undefined;
+    const { rows } = await this.db.query<{ pid: number }>(
+      // Client backends only: an autovacuum worker caught in one snapshot and not the other
+      // would charge its whole run to whichever method happened to be measured.
+      `SELECT pid FROM pg_stat_activity
+       WHERE datname = ANY($1::text[]) AND backend_type = 'client backend'`,
+      [this.databases],
+    );
+    const backends = new Map<number, number>();
+    for (const { pid } of rows) {
+      const ms = await procCpuMs(pid);
+      if (ms === undefined) return undefined;
+      backends.set(pid, ms);
+    }
+    return { process, backends };
+  }
+
+  /** Runs `work` and returns the CPU seconds it used, when they can be told. */
+  async measure<T>(
+    work: () => Promise<T>,
+  ): Promise<{ value: T; cpuSeconds?: number; clientCpuSeconds?: number }> {
+    const before = await this.#snapshot();
+    const value = await work();
+    const after = await this.#snapshot();
+    if (!before || !after) return { value };
+    const client = after.process - before.process;
+    let ms = client;
+    for (const [pid, now] of after.backends) ms += now - (before.backends.get(pid) ?? 0);
+    return { value, cpuSeconds: ms / 1000, clientCpuSeconds: client / 1000 };
+  }
+}
+
+async function timed<T>(
+  work: () => Promise<T>,
+  cpu?: CpuMeter,
+): Promise<{ value: T; seconds: number; cpuSeconds?: number; clientCpuSeconds?: number }> {
   const started = performance.now();
-  const value = await work();
-  return { value, seconds: (performance.now() - started) / 1000 };
+  const measured = cpu ? await cpu.measure(work) : { value: await work() };
+  return { ...measured, seconds: (performance.now() - started) / 1000 };
 }
 
 export async function run(): Promise<void> {
@@ -410,15 +484,16 @@ export async function run(): Promise<void> {
     await insertEveryKind(ours.db, { to: USERS, prefix: "fid-" });
     await ours.db.exec("ANALYZE");
 
-    const guideRun = await timed(() => runGuide(ours.db, guide.db));
+    const cpu = new CpuMeter(ours.db, [ours.name, guide.name]);
+    const guideRun = await timed(() => runGuide(ours.db, guide.db), cpu);
     const engine = () =>
       new BatchMigrationEngine({
         db: ours.db,
         source: new SupabaseAuthSource(ours.db),
         betterAuthSecret: SECRET,
-        options: { batchSize: PAGE, budgetMs: 3_600_000 },
+        options: { batchSize: LEASE, budgetMs: 3_600_000 },
       });
-    const oursRun = await timed(() => engine().run({ migration_id: "fidelity" }));
+    const oursRun = await timed(() => engine().run({ migration_id: "fidelity" }), cpu);
     const oursCounts = await counts(ours.db);
     const guideCounts = await counts(guide.db);
 
@@ -457,38 +532,53 @@ export async function run(): Promise<void> {
     const twoWorkers = await timed(async () => {
       await engine().run({ migration_id: "fidelity-2", max_batches: 0 });
       await Promise.all([0, 1].map(() => engine().run({ migration_id: "fidelity-2" })));
-    });
+    }, cpu);
     const twoWorkerCounts = await counts(ours.db);
 
     // The physical limit, into the same tables (emptied), no tracking.
     await empty();
-    const limit = await timed(() => bareInsert(ours.db));
+    const limit = await timed(() => bareInsert(ours.db), cpu);
 
     const rate = (seconds: number) => USERS / seconds;
-    console.log(`\n${number.format(USERS)} users, PostgreSQL 15, same server, same run\n`);
-    console.log("| method | users/s | users | accounts | twoFactor | note |");
-    console.log("|---|---|---|---|---|---|");
+    const cpuText = (run: { cpuSeconds?: number; clientCpuSeconds?: number }) =>
+      `${run.cpuSeconds?.toFixed(1)} s, of which this process ${
+        run.clientCpuSeconds?.toFixed(1)
+      } s`;
+    const perCpu = (run: { cpuSeconds?: number }) =>
+      run.cpuSeconds ? number.format(USERS / run.cpuSeconds) : "–";
     console.log(
-      `| ours (set-based engine, 1 worker) | ${number.format(rate(oursRun.seconds))} | ` +
-        `${oursCounts.users} | ${oursCounts.accounts} | ${oursCounts.two_factor} | ` +
-        `${oursRun.value.migrated} migrated, ${oursRun.value.errors} refused, with tracking |`,
+      `\n${number.format(USERS)} users, PostgreSQL 15, same server, same run; ours with ` +
+        `${number.format(LEASE)}-user leases, the guide with its ${
+          number.format(PAGE)
+        }-user pages\n`,
     );
     console.log(
-      `| ours, 2 workers | ${number.format(rate(twoWorkers.seconds))} | ` +
+      "| method | users/s | users per CPU-second | users | accounts | twoFactor | note |",
+    );
+    console.log("|---|---|---|---|---|---|---|");
+    console.log(
+      `| ours (set-based engine, 1 worker) | ${number.format(rate(oursRun.seconds))} | ` +
+        `${perCpu(oursRun)} | ${oursCounts.users} | ${oursCounts.accounts} | ` +
+        `${oursCounts.two_factor} | ${oursRun.value.migrated} migrated, ` +
+        `${oursRun.value.errors} refused, with tracking |`,
+    );
+    console.log(
+      `| ours, 2 workers | ${number.format(rate(twoWorkers.seconds))} | ${perCpu(twoWorkers)} | ` +
         `${twoWorkerCounts.users} | ${twoWorkerCounts.accounts} | ${twoWorkerCounts.two_factor} | ` +
         "two overlapping calls on one migration |",
     );
     console.log(
       `| Better Auth guide method | ${number.format(rate(guideRun.seconds))} | ` +
-        `${guideCounts.users} | ${guideCounts.accounts} | ${guideCounts.two_factor} | ` +
-        `${guideRun.value.skipped} skipped, ${guideRun.value.failedPages} failed pages |`,
+        `${perCpu(guideRun)} | ${guideCounts.users} | ${guideCounts.accounts} | ` +
+        `${guideCounts.two_factor} | ${guideRun.value.skipped} skipped, ` +
+        `${guideRun.value.failedPages} failed pages |`,
     );
     if (guideRun.value.firstError) {
       console.log(`(guide: first failed page: ${guideRun.value.firstError})`);
     }
     console.log(
       `| bare INSERT … SELECT (physical limit) | ${number.format(rate(limit.seconds))} | ` +
-        `${USERS} | – | – | no rules, no tracking |`,
+        `${perCpu(limit)} | ${USERS} | – | – | no rules, no tracking |`,
     );
     console.log(
       `\nours / guide: ${(guideRun.seconds / oursRun.seconds).toFixed(2)}× (1 worker), ` +
@@ -496,6 +586,13 @@ export async function run(): Promise<void> {
         `limit: ${(limit.seconds / oursRun.seconds).toFixed(2)} (1 worker), ` +
         `${(limit.seconds / twoWorkers.seconds).toFixed(2)} (2 workers)`,
     );
+    if (oursRun.cpuSeconds && guideRun.cpuSeconds && limit.cpuSeconds) {
+      console.log(
+        `per CPU-second: ours / guide ${(guideRun.cpuSeconds / oursRun.cpuSeconds).toFixed(2)}×, ` +
+          `ours / physical limit ${(limit.cpuSeconds / oursRun.cpuSeconds).toFixed(2)} ` +
+          `(CPU: ours ${cpuText(oursRun)}, guide ${cpuText(guideRun)}, bare ${cpuText(limit)})`,
+      );
+    }
     console.log(
       `second run: ours ${oursAgain.migrated} migrated, ${oursDuplicates} duplicate accounts; ` +
         `guide ${guideAfter.accounts - guideCounts.accounts} accounts added, ` +

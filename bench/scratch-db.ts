@@ -19,6 +19,7 @@ export async function scratchDatabase(adminUrl: string, label: string, poolMax =
   await runMigrations(db, await loadMigrationFiles());
   return {
     db,
+    name,
     url: url.toString(),
     drop: async () => {
       await db.close();

@@ -30,7 +30,7 @@ import {
   writeBatchStatement,
   type WriteCounts,
 } from "./statements.ts";
-import { nameBatchWrites } from "./created-rows.ts";
+import { prepareBatchWrites } from "./created-rows.ts";
 
 /** Planned users and validation failures a dry run reports. */
 export interface DryRunFindings {
@@ -94,6 +94,7 @@ async function applyScope(
   statement: { sql: string; params: unknown[] },
 ): Promise<ScopeResult & { lastId: string | null }> {
   if (context.dryRun) {
+    await tx.query(NO_JIT);
     const row = (await tx.query<DryRunRow>(statement.sql, statement.params)).rows[0]!;
     return {
       counts: {
@@ -106,7 +107,7 @@ async function applyScope(
       lastId: row.last_id,
     };
   }
-  await nameBatchWrites(tx, context.classify.migrationId);
+  await prepareBatchWrites(tx, context.classify.migrationId, context.source.inSupabaseAuth);
   const row = (await tx.query<WriteCounts>(statement.sql, statement.params)).rows[0]!;
   const complete = row.users_inserted === row.to_migrate &&
     row.tracking_inserted === row.to_migrate && row.status_upserted === row.to_migrate &&
@@ -129,7 +130,6 @@ export async function applyLease(context: WriterContext, lease: Lease): Promise<
     const statement = await buildStatement(context, scope);
     return await context.db.transaction(async (tx) => {
       await holdLease(tx, lease, context.leaseTtlMs);
-      await tx.query(NO_JIT);
       const result = await applyScope(tx, context, statement);
       await completeLease(tx, lease, result.counts, result.lastId);
       await addBatchToMigration(tx, lease.migrationId, result.counts);
@@ -172,7 +172,6 @@ export async function bisectLease(
         const statement = await buildStatement(context, scope);
         return await context.db.transaction(async (tx) => {
           await holdLease(tx, lease, context.leaseTtlMs);
-          await tx.query(NO_JIT);
           return await applyScope(tx, context, statement);
         });
       }, context.retry);

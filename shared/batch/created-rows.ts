@@ -12,3 +12,30 @@ export const BATCH_MIGRATION_SETTING = "edge_migrator.batch_migration_id";
 export async function nameBatchWrites(tx: SqlClient, migrationId: string): Promise<void> {
   await tx.query(`SELECT set_config($1, $2, true)`, [BATCH_MIGRATION_SETTING, migrationId]);
 }
+
+/**
+ * Everything the batch statement's transaction needs set, in one round trip (transaction-local):
+ * JIT off (batch-writer.ts NO_JIT), the migration named for the rows it creates, and, for a
+ * source that IS Supabase Auth, the write marked as a copy from Supabase
+ * (edge_migrator.sync_origin = 'supabase', shared/sync/to-better-auth.ts SYNC_ORIGIN_SETTING).
+ * The Better Auth capture triggers (migration 20261206020000) record nothing for such a batch
+ * anyway — they skip users that exist in auth.users and credential hashes equal to auth.users' —
+ * but find that out with one auth.users probe per inserted user and account; marked, they return
+ * at once. Marking is also the right answer in the one case the probes differ: a password
+ * changed in auth.users after the batch's snapshot would otherwise be captured as a Better Auth
+ * change and pushed back, undoing the newer Supabase password (that change reaches Better Auth
+ * through its own auth.users capture instead). A source outside Supabase Auth (legacy table) is
+ * never marked: its users are new to Supabase and must be captured.
+ */
+export async function prepareBatchWrites(
+  tx: SqlClient,
+  migrationId: string,
+  fromSupabase: boolean,
+): Promise<void> {
+  await tx.query(
+    `SELECT set_config('jit', 'off', true), set_config($1, $2, true),
+            set_config('edge_migrator.sync_origin', CASE WHEN $3::boolean THEN 'supabase' ELSE
+                       coalesce(current_setting('edge_migrator.sync_origin', true), '') END, true)`,
+    [BATCH_MIGRATION_SETTING, migrationId, fromSupabase],
+  );
+}

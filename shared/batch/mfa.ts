@@ -17,7 +17,11 @@
  *   src/plugins/two-factor/totp/index.ts decryptTOTPSecret) — so the HMAC key is the same bytes
  *   GoTrue's authenticator URI gave the app.
  * - Backup codes: Supabase has none; the record gets an encrypted empty list (the plugin parses
- *   it as JSON), so no backup code works until the user generates new ones.
+ *   it as JSON), so no backup code works until the user generates new ones. The empty list is
+ *   encrypted once per call and that ciphertext given to every record of it: it hides nothing
+ *   (every carried user has the same empty list, and says so by having no codes), a nonce is
+ *   never used for a second plaintext, and it halves the encryption work of a batch (each
+ *   symmetricEncrypt hashes the secret and runs XChaCha20-Poly1305 in JavaScript: ~0.1 ms).
  */
 import { symmetricEncrypt } from "better-auth/crypto";
 
@@ -42,13 +46,15 @@ export class TotpCarrier {
   async records(
     factors: readonly { user_id: string; secret: string }[],
   ): Promise<TwoFactorRecord[]> {
+    if (factors.length === 0) return [];
+    const noBackupCodes = await symmetricEncrypt({ key: this.betterAuthSecret, data: "[]" });
     return await Promise.all(factors.map(async (factor) => ({
       user_id: factor.user_id,
       secret: await symmetricEncrypt({
         key: this.betterAuthSecret,
         data: `${BETTER_AUTH_BASE32_PREFIX}${factor.secret.toUpperCase()}`,
       }),
-      backup_codes: await symmetricEncrypt({ key: this.betterAuthSecret, data: "[]" }),
+      backup_codes: noBackupCodes,
     })));
   }
 }

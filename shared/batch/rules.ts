@@ -21,6 +21,21 @@ export const EMAIL_PATTERN = String
 /** A bcrypt hash as GoTrue stores it ($2a$/$2b$/$2y$, cost, 53 characters of salt+hash). */
 export const PASSWORD_HASH_PATTERN = "^\\$2[abxy]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$";
 
+/**
+ * PASSWORD_HASH_PATTERN as the set-based batch evaluates it in PostgreSQL: the same strings
+ * (4 + 2 + 1 + 53 = 60 ASCII characters), as a length check plus an unbounded class. PostgreSQL's
+ * regex engine expands the bounded repeat `{53}` into 53 states and spent ~6 µs per hash on it —
+ * a quarter of a batch's classification; this form costs ~1.5 µs. tests/shared/batch/rules.test.ts
+ * checks that both accept exactly the same strings.
+ */
+export const PASSWORD_HASH_SQL_PATTERN = "^\\$2[abxy]\\$[0-9][0-9]\\$[./A-Za-z0-9]+$";
+export const PASSWORD_HASH_LENGTH = 60;
+
+/** `expression` is a bcrypt hash in GoTrue's form (SQL; `pattern` = PASSWORD_HASH_SQL_PATTERN). */
+export function passwordHashSql(expression: string, pattern: string): string {
+  return `(length(${expression}) = ${PASSWORD_HASH_LENGTH} AND ${expression} ~ ${pattern})`;
+}
+
 /** Users that are not migrated but are not errors either. Order = evaluation order. */
 export const SKIP_REASONS = [
   "migrated_by_this_migration",

@@ -2,7 +2,7 @@
  * The set-based SQL of the batch migration. One statement classifies a whole batch (every rule
  * is a predicate over the batch and indexed lookups into the target), and one statement writes
  * it: user, accounts, migrated_users, user_migration_status and migration_errors rows for the
- * batch, each INSERT ... SELECT ... ON CONFLICT DO NOTHING. Nothing here loops over users.
+ * batch, each one INSERT ... SELECT. Nothing here loops over users.
  *
  * Plan robustness: the batch comes from CTEs the planner cannot estimate (and right after a bulk
  * load the tables have no statistics yet), so no statement JOINs two CTEs — a misestimated
@@ -12,7 +12,8 @@
 import type { MigrationRules } from "./config.ts";
 import {
   EMAIL_PATTERN,
-  PASSWORD_HASH_PATTERN,
+  PASSWORD_HASH_SQL_PATTERN,
+  passwordHashSql,
   REASON_MESSAGES,
   REJECT_REASONS,
   SKIP_REASONS,
@@ -91,19 +92,23 @@ export async function classificationCtes(
   const inline = context.duplicates.kind === "inline"
     ? params.add(JSON.stringify(context.duplicates.rows), "text")
     : null;
+  // The probe only when the migration has shared emails at all (evaluated once per statement).
   const duplicate = inline === null
-    ? `EXISTS (SELECT 1 FROM batch_duplicate_emails d
-               WHERE d.migration_id = ${migrationId} AND d.email_lower = lower(s.email)
-                 AND d.keeper_id IS DISTINCT FROM s.id)`
+    ? `(SELECT EXISTS (SELECT 1 FROM batch_duplicate_emails WHERE migration_id = ${migrationId}))
+       AND EXISTS (SELECT 1 FROM batch_duplicate_emails d
+                   WHERE d.migration_id = ${migrationId} AND d.email_lower = lower(s.email)
+                     AND d.keeper_id IS DISTINCT FROM s.id)`
     : `lower(s.email) IN (SELECT email_lower FROM dups)
        AND s.id NOT IN (SELECT keeper_id FROM dups WHERE keeper_id IS NOT NULL)`;
   const dupsCte = inline === null ? "" : `
     dups AS MATERIALIZED (
       SELECT * FROM jsonb_to_recordset(${inline}::jsonb) AS d(email_lower text, keeper_id uuid)
     ),`;
-  const asOf = params.add(context.asOf.toISOString(), "text");
+  // Typed timestamptz: converted once when the statement is bound. A text parameter cast in the
+  // SQL was parsed again for every row that read it (timestamptz is not an immutable cast).
+  const asOf = params.add(context.asOf.toISOString(), "timestamptz");
   const emailPattern = params.add(EMAIL_PATTERN, "text");
-  const hashPattern = params.add(PASSWORD_HASH_PATTERN, "text");
+  const hashPattern = params.add(PASSWORD_HASH_SQL_PATTERN, "text");
   const rejectDeleted = params.add(context.rules.deletedUsers === "reject", "boolean");
   const rejectBanned = params.add(context.rules.bannedUsers === "reject", "boolean");
   const migratedFrom = params.add(context.source.name, "text");
@@ -116,23 +121,30 @@ export async function classificationCtes(
     // A dual-write signup holds this claim from before its Supabase write until both writes are
     // done: copying the user now would race its own Better Auth write (and a rollback of this
     // migration would then delete a native signup). The signup, or reconciliation, finishes it.
-    signup_in_flight: `EXISTS (SELECT 1 FROM auth_signup_claims sc
-                               WHERE sc.user_id = s.id AND sc.expires_at > now())`,
+    // The per-row probe only when some claim is live (an uncorrelated InitPlan, evaluated once
+    // per statement): usually none is, and a probe of an empty table still costs a file-size
+    // system call per row.
+    signup_in_flight: `(SELECT EXISTS (SELECT 1 FROM auth_signup_claims WHERE expires_at > now()))
+                       AND EXISTS (SELECT 1 FROM auth_signup_claims sc
+                                   WHERE sc.user_id = s.id AND sc.expires_at > now())`,
     missing_email: "s.login_email IS NULL",
     missing_created_at: "s.created_at IS NULL",
     invalid_email: `s.has_email AND s.email !~ ${emailPattern}`,
     deleted_user: `${rejectDeleted} AND s.deleted_at IS NOT NULL`,
     banned_user: `${rejectBanned} AND s.banned_until > ${asOf}::timestamptz`,
-    invalid_password_hash:
-      `coalesce(s.encrypted_password, '') <> '' AND s.encrypted_password !~ ${hashPattern}`,
+    invalid_password_hash: `coalesce(s.encrypted_password, '') <> ''
+                            AND NOT ${passwordHashSql("s.encrypted_password", hashPattern)}`,
     duplicate_email: duplicate,
     email_exists_in_target: `EXISTS (SELECT 1 FROM "user" t
                                  WHERE t.email = s.login_email AND t.id <> s.id)`,
     phone_exists_in_target: `s.phone_e164 IS NOT NULL AND EXISTS (
                                SELECT 1 FROM "user" t
                                WHERE t."phoneNumber" = s.phone_e164 AND t.id <> s.id)`,
-    duplicate_provider_identity: `(SELECT count(*) <> count(DISTINCT e ->> 'provider')
-                                      FROM jsonb_array_elements(s.identities) e)`,
+    // Only a user with two or more identities can have two of one provider: the sub-select
+    // (a sort per row) runs for those alone.
+    duplicate_provider_identity: `jsonb_array_length(s.identities) > 1 AND
+                                  (SELECT count(*) <> count(DISTINCT e ->> 'provider')
+                                   FROM jsonb_array_elements(s.identities) e)`,
     // A scalar sub-select per identity: one probe of the unique (providerId, accountId) index.
     identity_exists_in_target: `s.identities <> '[]'::jsonb AND EXISTS (
                                   SELECT 1 FROM jsonb_array_elements(s.identities) e
@@ -146,7 +158,7 @@ export async function classificationCtes(
     .map(([reason, predicate]) => `WHEN ${predicate} THEN '${reason}'`)
     .join("\n        ");
   return `
-    WITH src AS MATERIALIZED (${relation.sql}),${dupsCte}
+    WITH src AS (${relation.sql}),${dupsCte}
     cls AS (
       SELECT s.*, s.login_email AS email_lower,
         coalesce(s.banned_until > ${asOf}::timestamptz, false) AS banned_now,
@@ -185,8 +197,10 @@ export const LOGIN_IDENTITY = `
                 THEN src.id::text || '@anonymous.placeholder.invalid'
               WHEN coalesce(src.phone, '') <> '' THEN src.id::text || '@phone.placeholder.invalid'
          END AS login_email,
-         (SELECT f ->> 'secret' FROM jsonb_array_elements(coalesce(src.factors, '[]')) f
-          WHERE f ->> 'type' = 'totp' AND f ->> 'status' = 'verified' LIMIT 1) AS totp_secret`;
+         CASE WHEN src.factors IS NOT NULL THEN
+           (SELECT f ->> 'secret' FROM jsonb_array_elements(src.factors) f
+            WHERE f ->> 'type' = 'totp' AND f ->> 'status' = 'verified' LIMIT 1)
+         END AS totp_secret`;
 
 /**
  * `planned` (the Better Auth user row) and `accounts` (credential + social accounts) of every
@@ -199,9 +213,12 @@ export const LOGIN_IDENTITY = `
 export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder: string): string {
   const meta = "c.meta";
   const app = "c.app";
+  // Most users have no identity: the sub-select (a sort per row) only runs for those who do.
   const firstIdentity = (key: string) =>
-    `(SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
-      WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)`;
+    `CASE WHEN c.identities <> '[]'::jsonb THEN
+       (SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
+        WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)
+     END`;
   return `
     planned AS (
       SELECT c.id, c.email, c.email_lower, c.encrypted_password, c.identities, c.created_at,
@@ -240,7 +257,8 @@ export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder:
       FROM planned p WHERE coalesce(p.encrypted_password, '') <> ''
       UNION ALL
       SELECT p.id, i.provider, i.provider_id, NULL::text, coalesce(i.created_at, p.created_at)
-      FROM planned p
+      -- The function is only set up for users that have identities (most have none).
+      FROM (SELECT * FROM planned WHERE identities <> '[]'::jsonb) p
       CROSS JOIN LATERAL jsonb_to_recordset(p.identities)
         AS i(provider text, provider_id text, created_at timestamptz)
     )`;
@@ -264,10 +282,13 @@ export interface WriteCounts {
 }
 
 /**
- * Classifies and writes one scope. Every planned row is attempted; when any insert is skipped
- * by a conflict (a concurrent writer took an id or email since classification) the counts fall
- * short and the caller rolls the whole statement back and bisects — so a user's rows are
- * written completely or not at all.
+ * Classifies and writes one scope. Every planned row is attempted. The user, account,
+ * twoFactor and migrated_users inserts are plain INSERTs, not ON CONFLICT DO NOTHING: the
+ * classification already excludes every row that would conflict, so a conflict only arises
+ * when a concurrent writer took an id, email or identity since — and then the unique violation
+ * (23505) rolls the whole statement back and the caller bisects, exactly as a skipped row (counts
+ * falling short) did; a speculative insertion per row and per unique index is saved. A user's
+ * rows are written completely or not at all.
  */
 export async function writeBatchStatement(
   context: ClassifyContext & { migrationId: string },
@@ -282,15 +303,20 @@ export async function writeBatchStatement(
     : [];
   const ctes = await classificationCtes(context, scope, params);
   const migrationId = params.add(context.migrationId, "text");
-  const at = params.add(now.toISOString(), "text");
+  const at = params.add(now.toISOString(), "timestamptz");
   const inSupabase = params.add(context.source.inSupabaseAuth, "boolean");
   const messages = params.add(JSON.stringify(REASON_MESSAGES), "text");
-  const records = params.add(JSON.stringify(twoFactor), "text");
-  const sql = `${ctes},
-    two_factor AS MATERIALIZED (
-      SELECT * FROM jsonb_to_recordset(${records}::jsonb)
-        AS t(user_id uuid, secret text, backup_codes text)
+  // Keyed by user id, so each two-factor user finds its record with one key look-up (jsonb
+  // object keys are sorted) instead of a scan of every record of the batch. Sent as text (the
+  // driver would encode a jsonb-typed string parameter as a JSON string) and parsed once, in an
+  // uncorrelated sub-select.
+  const records = params.add(
+    JSON.stringify(
+      Object.fromEntries(twoFactor.map((r) => [r.user_id, [r.secret, r.backup_codes]])),
     ),
+    "text",
+  );
+  const sql = `${ctes},
     ins_user AS (
       INSERT INTO "user" (id, name, email, "emailVerified", image, "userMetadata",
                           "appMetadata", "createdAt", "updatedAt", role, banned, "banReason",
@@ -300,16 +326,16 @@ export async function writeBatchStatement(
              created_at, ${at}::timestamptz, role, banned, ban_reason, ban_expires, is_anonymous,
              phone_number, phone_number_verified, two_factor, invited_at, last_sign_in_at
       FROM planned
-      ON CONFLICT DO NOTHING
       RETURNING id
     ),
     -- Foreign keys are checked at the end of the statement, when the new users are visible.
     -- A user whose row was not inserted makes the batch incomplete and it is rolled back.
     ins_two_factor AS (
       INSERT INTO "twoFactor" (id, secret, "backupCodes", "userId", verified)
-      SELECT gen_random_uuid(), t.secret, t.backup_codes, t.user_id, true
-      FROM (SELECT p.id FROM planned p WHERE p.two_factor) p
-      CROSS JOIN LATERAL (SELECT * FROM two_factor t WHERE t.user_id = p.id LIMIT 1) t
+      SELECT gen_random_uuid(), t.record ->> 0, t.record ->> 1, t.id, true
+      FROM (SELECT p.id, (SELECT ${records}::jsonb) -> p.id::text AS record
+            FROM planned p WHERE p.two_factor) t
+      WHERE t.record IS NOT NULL
       RETURNING 1
     ),
     ins_account AS (
@@ -318,7 +344,6 @@ export async function writeBatchStatement(
       SELECT gen_random_uuid(), a.account_id, a.provider_id, a.user_id, a.password, a.created_at,
              ${at}::timestamptz
       FROM accounts a
-      ON CONFLICT DO NOTHING
       RETURNING 1
     ),
     ins_tracking AS (
@@ -326,14 +351,16 @@ export async function writeBatchStatement(
                                   migrated_at)
       SELECT p.id::text, p.id, p.email_lower, 'batch', ${migrationId}, ${at}::timestamptz
       FROM planned p
-      ON CONFLICT DO NOTHING
       RETURNING 1
     ),
+    -- created_by_migration is named here (the stamping trigger is skipped for rows that carry
+    -- it); a row that exists already keeps its own, as the column is not in the SET list.
     ins_status AS (
       INSERT INTO user_migration_status AS st (user_id, email, supabase_migrated,
-        supabase_migrated_at, better_auth_migrated, better_auth_migrated_at)
+        supabase_migrated_at, better_auth_migrated, better_auth_migrated_at, created_by_migration)
       SELECT p.id, p.email_lower, ${inSupabase},
-             CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz
+             CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz,
+             ${migrationId}
       FROM planned p
       ON CONFLICT (user_id) DO UPDATE SET
         better_auth_migrated = true,
@@ -350,22 +377,28 @@ export async function writeBatchStatement(
       ON CONFLICT (migration_id, user_id, error_code) WHERE user_id IS NOT NULL DO NOTHING
       RETURNING 1
     )
-    SELECT
-      (SELECT count(*) FROM cls) AS processed,
-      (SELECT count(*) FROM planned) AS to_migrate,
-      (SELECT count(*) FROM cls WHERE reason = 'migrated_by_this_migration') AS already_ours,
-      (SELECT count(*) FROM cls WHERE reason IN (${skipList})) AS skipped,
-      (SELECT count(*) FROM cls WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
-        AS rejected,
+    SELECT k.processed, k.to_migrate, k.already_ours, k.skipped, k.rejected,
       (SELECT count(*) FROM ins_user) AS users_inserted,
       (SELECT count(*) FROM accounts) AS accounts_expected,
       (SELECT count(*) FROM ins_account) AS accounts_inserted,
       (SELECT count(*) FROM ins_tracking) AS tracking_inserted,
       (SELECT count(*) FROM ins_status) AS status_upserted,
       (SELECT count(*) FROM ins_error) AS errors_recorded,
-      (SELECT count(*) FROM planned WHERE two_factor) AS two_factor_expected,
+      k.two_factor_expected,
       (SELECT count(*) FROM ins_two_factor) AS two_factor_inserted,
-      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id`;
+      (SELECT id FROM cls ORDER BY id DESC LIMIT 1) AS last_id
+    -- Every count of the classification in one pass over cls.
+    FROM (
+      SELECT count(*) AS processed,
+             count(*) FILTER (WHERE reason IS NULL) AS to_migrate,
+             count(*) FILTER (WHERE reason = 'migrated_by_this_migration') AS already_ours,
+             count(*) FILTER (WHERE reason IN (${skipList})) AS skipped,
+             count(*) FILTER (WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
+               AS rejected,
+             count(*) FILTER (WHERE reason IS NULL AND totp_secret IS NOT NULL)
+               AS two_factor_expected
+      FROM cls
+    ) k`;
   return { sql, params: params.values };
 }
 
@@ -486,7 +519,7 @@ export async function dryRunStatement(
       (SELECT count(*) FROM cls WHERE reason IS NOT NULL AND reason NOT IN (${skipList}))
         AS rejected,
       (SELECT count(*) FROM ins_error) AS errors_recorded,
-      (SELECT id FROM src ORDER BY id DESC LIMIT 1) AS last_id,
+      (SELECT id FROM cls ORDER BY id DESC LIMIT 1) AS last_id,
       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'email', c.email,
                                                     'reason', c.reason) ORDER BY c.id), '[]')
          FROM cls c WHERE c.reason IS NOT NULL AND c.reason NOT IN (${skipList})) AS failures,

@@ -79,29 +79,46 @@ export class SupabaseAuthSource implements SourceAdapter {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Identities and MFA factors are aggregated per user for the whole scope in one pass each and
+   * joined by user id, not with a correlated sub-select per user: a per-user sub-select re-starts
+   * an index scan and a sorted aggregate for every user, most of whom have no social identity and
+   * no factor (measured: 24 ms vs 10 ms for identities and 15 ms vs 6 ms for factors per 5,000
+   * users). Every side is restricted to the same id scope, so the join is between three
+   * relations of about one batch each (auth tables with real statistics, not CTEs).
+   */
   relation(scope: SourceScope, firstParam: number): Promise<SourceRelation> {
     const condition = scopeCondition("u.id", scope, firstParam);
+    // The same parameters ($firstParam…) bound once, read by the three scope conditions.
+    const on = (column: string) => scopeCondition(column, scope, firstParam).sql;
     const sql = `
       SELECT u.id, u.email::text AS email, u.encrypted_password::text AS encrypted_password,
              u.email_confirmed_at, u.raw_user_meta_data, u.raw_app_meta_data, u.created_at,
-             u.deleted_at, u.banned_until,
-             coalesce((
-               SELECT jsonb_agg(jsonb_build_object(
-                        'provider', i.provider, 'provider_id', i.provider_id,
-                        'created_at', i.created_at,
-                        'name', ${identityText("full_name", "name")},
-                        'image', ${identityText("avatar_url", "picture")})
-                      ORDER BY i.provider, i.provider_id)
-               FROM auth.identities i
-               WHERE i.user_id = u.id AND i.provider NOT IN ${NON_SOCIAL_PROVIDERS}
-             ), '[]'::jsonb) AS identities,
+             u.deleted_at, u.banned_until, coalesce(ids.identities, '[]'::jsonb) AS identities,
              u.phone::text AS phone, u.phone_confirmed_at, u.is_anonymous, u.is_super_admin,
-             u.invited_at, u.last_sign_in_at, u.is_sso_user,
-             (SELECT jsonb_agg(jsonb_build_object('type', f.factor_type, 'status', f.status,
-                                                  'secret', f.secret)
-                               ORDER BY f.created_at, f.id)
-              FROM auth.mfa_factors f WHERE f.user_id = u.id) AS factors
+             u.invited_at, u.last_sign_in_at, u.is_sso_user, fs.factors
       FROM auth.users u
+      LEFT JOIN (
+        SELECT i.user_id,
+               jsonb_agg(jsonb_build_object(
+                           'provider', i.provider, 'provider_id', i.provider_id,
+                           'created_at', i.created_at,
+                           'name', ${identityText("full_name", "name")},
+                           'image', ${identityText("avatar_url", "picture")})
+                         ORDER BY i.provider, i.provider_id) AS identities
+        FROM auth.identities i
+        WHERE ${on("i.user_id")} AND i.provider NOT IN ${NON_SOCIAL_PROVIDERS}
+        GROUP BY i.user_id
+      ) ids ON ids.user_id = u.id
+      LEFT JOIN (
+        SELECT f.user_id,
+               jsonb_agg(jsonb_build_object('type', f.factor_type, 'status', f.status,
+                                            'secret', f.secret)
+                         ORDER BY f.created_at, f.id) AS factors
+        FROM auth.mfa_factors f
+        WHERE ${on("f.user_id")}
+        GROUP BY f.user_id
+      ) fs ON fs.user_id = u.id
       WHERE ${condition.sql}`;
     return Promise.resolve({ sql, params: condition.params });
   }

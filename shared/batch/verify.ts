@@ -57,7 +57,7 @@ async function chunkStatement(
   params.values.push(...relation.params);
   const idList = params.add([...ids], "text[]");
   const migratedFrom = params.add(source.name, "text");
-  const asOfParam = params.add(asOf, "text");
+  const asOfParam = params.add(asOf, "timestamptz");
   // The two-factor secret is encrypted with a random nonce: its presence is compared (the
   // login tests prove the codes), not its ciphertext.
   const sql = `

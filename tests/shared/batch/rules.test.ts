@@ -9,6 +9,8 @@ import { freshPglite } from "../../helpers/db.ts";
 import {
   EMAIL_PATTERN,
   PASSWORD_HASH_PATTERN,
+  PASSWORD_HASH_SQL_PATTERN,
+  passwordHashSql,
   ZOD_EMAIL_SOURCE,
 } from "../../../shared/batch/rules.ts";
 
@@ -72,6 +74,56 @@ Deno.test("SQL and JavaScript bcrypt patterns agree", async () => {
     );
     assert.deepEqual(rows.map((r) => r.ok), samples.map((s) => js.test(s)));
     assert.deepEqual(rows.map((r) => r.ok), [true, true, false, false, false, false]);
+  } finally {
+    await db.close();
+  }
+});
+
+/** Strings near the bcrypt shape: right and wrong prefixes, costs, lengths and alphabets. */
+const hashish = fc.oneof(
+  fc.tuple(
+    fc.constantFrom("$2a$", "$2b$", "$2x$", "$2y$", "$2c$", "$1$", "2a$", "$2a"),
+    fc.constantFrom("10", "12", "4", "123", "ab", ""),
+    fc.constantFrom("$", "", "$$"),
+    fc.string({
+      // Mostly valid characters, so some samples are real hashes and some miss by one.
+      unit: fc.constantFrom(..."./AZaz09./AZaz09./AZaz09./AZaz09é".split("")),
+      minLength: 50,
+      maxLength: 56,
+    }),
+  ).map((parts) => parts.join("")),
+  fc.string({ maxLength: 70 }),
+);
+
+Deno.test("the batch's fast SQL bcrypt check accepts exactly PASSWORD_HASH_PATTERN's strings", async () => {
+  const db = await freshPglite();
+  try {
+    const js = new RegExp(PASSWORD_HASH_PATTERN);
+    const check = async (hashes: string[]) => {
+      const { rows } = await db.query<{ ok: boolean }>(
+        `SELECT ${passwordHashSql("h", "$2::text")} AS ok
+         FROM unnest($1::text[]) WITH ORDINALITY AS t(h, i) ORDER BY i`,
+        [hashes, PASSWORD_HASH_SQL_PATTERN],
+      );
+      hashes.forEach((hash, i) => assert.equal(rows[i]!.ok, js.test(hash), JSON.stringify(hash)));
+      return rows.map((row) => row.ok);
+    };
+    assert.deepEqual(
+      await check([
+        "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH.",
+        "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH.x",
+        "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPH",
+        "$2a$10$8zpUV76/WWrTy/mgQwiLxOvY/84FR6deyK0S9QxFSFf4cOO8MYPé.",
+        "",
+      ]),
+      [true, false, false, false, false],
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(hashish, { minLength: 50, maxLength: 50 }), async (hashes) => {
+        await check(hashes);
+      }),
+      { numRuns: 60 },
+    );
   } finally {
     await db.close();
   }
