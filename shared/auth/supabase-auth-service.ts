@@ -240,7 +240,10 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
       // GoTrue's signup sends the mail inside its transaction and fails without it (mail.go
       // sendConfirmation: 429 over_email_send_rate_limit, 500): so does this one.
       const sent = await this.#client.auth.resend({ type: "signup", email: input.email });
-      if (sent.error) {
+      // 429 over_email_send_rate_limit for a user created a moment ago (no mail sent yet at
+      // creation) means a concurrent signup of the same address made GoTrue mail this user's
+      // confirmation in between: the mail went out, the user stands.
+      if (sent.error && sent.error.code !== "over_email_send_rate_limit") {
         await admin.auth.admin.deleteUser(data.user.id);
         return err(mapSupabaseError(sent.error));
       }

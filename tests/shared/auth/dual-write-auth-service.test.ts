@@ -200,7 +200,7 @@ async function runSignupMatrix(t: Deno.TestContext, stack: Stack) {
           const address = email(`slow-${failing}`);
           const result = await stack.service({ ...settings, fallbackTimeoutMs: 400 }, broken)
             .signUp({ email: address, password: PASSWORD });
-          assert.ok(result.ok);
+          assert.ok(result.ok, !result.ok ? `${result.error.code}: ${result.error.message}` : "");
           const id = result.value.user.id;
           const rows = await openDivergences(stack, id);
           assert.equal(rows.length, 1);

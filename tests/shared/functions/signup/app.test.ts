@@ -1,18 +1,23 @@
 /**
  * The signup function end to end: real HTTP through the dev server, supabase-js as the client,
- * the Auth stand-in and Better Auth on one PGlite. Every MIGRATION_MODE × primary, with the
- * rollout at 100 % (abstracted: DualWriteAuthService) and at 0 % (original: supabase-js signUp).
+ * the Auth stand-in (hosted profile, "Confirm email" on) and Better Auth on one PGlite. Every
+ * MIGRATION_MODE × primary, with the rollout at 100 % (abstracted: DualWriteAuthService) and at
+ * 0 % (original: supabase-js signUp). A signup that writes Supabase answers without a session;
+ * the user confirms through the mail's link and then logs in (signUpConfirmed's steps).
  */
 import assert from "node:assert/strict";
 import { DEFAULT_BETTER_AUTH_ISSUER } from "../../../../shared/auth/access-tokens.ts";
 import {
+  applySync,
   assertAuthContract,
+  assertAwaitingConfirmation,
   assertErrorCode,
   assertMigrationHeaders,
   assertStatusMatches,
   assertStoredIn,
   type AuthServer,
   callFunction,
+  clickConfirmationLink,
   DEMO,
   errorPaths,
   GOOD_PASSWORD,
@@ -36,6 +41,28 @@ async function invokeSignup(auth: AuthServer, body: Record<string, unknown>) {
   return { data, headers: response.headers };
 }
 
+/**
+ * The rest of the user's signup on hosted Supabase: the confirmation link, the sync appliers,
+ * then the login function on the path the rollout routes it to; its answer is checked against
+ * the signup's user (same id, same metadata) and returned.
+ */
+async function confirmAndLogIn(
+  auth: AuthServer,
+  pending: { user: { id: string } },
+  expected: { email: string; metadata?: Record<string, unknown> },
+) {
+  await clickConfirmationLink(auth, expected.email);
+  await applySync(auth);
+  const login = await callFunction(auth, "login", {
+    email: expected.email,
+    password: GOOD_PASSWORD,
+  });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const result = assertAuthContract(login.body, expected);
+  assert.equal(result.user.id, pending.user.id, "the user who signed up");
+  return result;
+}
+
 for (const setup of MODE_SETUPS) {
   Deno.test(`signup over HTTP, ${setup.label}: abstracted at 100 %, original at 0 %, one contract`, async (t) => {
     const auth = await startAuthServer(setup.env);
@@ -50,8 +77,14 @@ for (const setup of MODE_SETUPS) {
           metadata,
         });
         assertMigrationHeaders(headers, "abstracted");
-        const result = assertAuthContract(data, { email, metadata });
-        await assertStoredIn(auth, email, result.user.id, setup.writes);
+        // Written to Supabase: GoTrue's confirmation first (better_auth_only follows Better Auth's
+        // own configuration, which has none).
+        const result = setup.writes.supabase
+          ? await confirmAndLogIn(auth, assertAwaitingConfirmation(data, { email, metadata }), {
+            email,
+            metadata,
+          })
+          : assertAuthContract(data, { email, metadata });
         const status = await assertStatusMatches(auth, result.user.id, setup.writes);
         assert.equal(status.email, email);
         if (setup.mode === "dual_write") {
@@ -77,25 +110,34 @@ for (const setup of MODE_SETUPS) {
           data: { plan: "pro" },
         });
         assertMigrationHeaders(headers, "original");
-        const result = assertAuthContract(data, { email, metadata: { plan: "pro" } });
+        const pending = assertAwaitingConfirmation(data, { email, metadata: { plan: "pro" } });
+        const result = await confirmAndLogIn(auth, pending, { email, metadata: { plan: "pro" } });
         assert.equal(tokenIssuer(result.session.access_token), `${auth.url}/auth/v1`);
         await assertStoredIn(auth, email, result.user.id, SUPABASE_ONLY_WRITE);
         await assertStatusMatches(auth, result.user.id, SUPABASE_ONLY_WRITE);
       });
 
-      await t.step("duplicates and weak passwords: the same 422 on both paths", async () => {
+      await t.step("duplicates and weak passwords: GoTrue's answers on both paths", async () => {
         for (const rollout of [100, 0]) {
           await setRollout(auth, rollout);
           const path = rollout === 100 ? "abstracted" : "original";
           const email = uniqueEmail(`dup-${rollout}`);
           const first = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
           assert.equal(first.status, 200, JSON.stringify(first.body));
+          const answersAsGoTrue = rollout === 0 || setup.writes.supabase;
+          if (answersAsGoTrue) await clickConfirmationLink(auth, email);
           const before = await rowCounts(auth);
           const again = await callFunction(auth, "signup", {
             email: email.toUpperCase(),
             password: GOOD_PASSWORD,
           });
-          assertErrorCode(again, 422, "user_already_exists");
+          if (answersAsGoTrue) {
+            // "Confirm email" on: 200, a look-alike without a session (signup.go sanitizeUser).
+            const lookAlike = assertAwaitingConfirmation(again.body, { email });
+            assert.ok(!(await idsByEmail(auth, email)).supabase.includes(lookAlike.user.id));
+          } else {
+            assertErrorCode(again, 422, "user_already_exists");
+          }
           assertMigrationHeaders(again.headers, path);
           const weak = await callFunction(auth, "signup", {
             email: uniqueEmail("weak"),
@@ -279,7 +321,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
     });
 
     await t.step(
-      "a legacy Supabase user's email: 422, and no Better Auth copy is left",
+      "a legacy Supabase user's email: GoTrue's look-alike, and no Better Auth copy is left",
       async () => {
         await setRollout(auth, 100);
         const before = await rowCounts(auth);
@@ -287,7 +329,8 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
           email: DEMO.email,
           password: GOOD_PASSWORD,
         });
-        assertErrorCode(result, 422, "user_already_exists");
+        assert.equal(result.status, 200, JSON.stringify(result.body));
+        assertAwaitingConfirmation(result.body, { email: DEMO.email });
         assert.deepEqual(await rowCounts(auth), before);
         const ids = await idsByEmail(auth, DEMO.email);
         assert.equal(ids.supabase.length, 1);
@@ -309,7 +352,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
         const before = await rowCounts(auth);
         const signup = await callFunction(auth, "signup", { email, password, metadata });
         assert.equal(signup.status, 200, JSON.stringify(signup.body));
-        const result = assertAuthContract(signup.body, { email, metadata });
+        const result = assertAwaitingConfirmation(signup.body, { email, metadata });
         await assertStoredIn(auth, email, result.user.id, { supabase: true, betterAuth: true });
         const after = await rowCounts(auth);
         assert.equal(after["auth.users"], before["auth.users"]! + 1);
@@ -323,6 +366,8 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
           assert.deepEqual((stored.rows[0]!.supabase as Record<string, unknown>)[key], value);
           assert.deepEqual((stored.rows[0]!.better_auth as Record<string, unknown>)[key], value);
         }
+        await clickConfirmationLink(auth, email);
+        await applySync(auth);
         const login = await callFunction(auth, "login", { email, password });
         assert.equal(login.status, 200, "the stored password is the one sent, byte for byte");
       },
