@@ -89,6 +89,14 @@ for (const rollout of [100, 0]) {
             { supabase: 1, better_auth: rollout === 100 ? 1 : 0 },
             "written where the path writes",
           );
+          // "Confirm email" on: no session yet; the user clicks the mail's link, then logs in.
+          assert.equal(signup.body.session, null);
+          const link = stack.mailbox.latest(email)?.link;
+          assert.ok(link, "a confirmation mail");
+          const clicked = await fetch(link, { redirect: "manual" });
+          await clicked.body?.cancel();
+          assert.equal(clicked.status, 303);
+          assert.match(clicked.headers.get("location") ?? "", /#access_token=/);
           const login = await call(worker("login"), "", { body: { email, password: PASSWORD } });
           assert.equal(login.status, 200, JSON.stringify(login.body));
           token = (login.body.session as { access_token: string }).access_token;

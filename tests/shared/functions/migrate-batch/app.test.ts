@@ -79,6 +79,7 @@ for (const path of ["abstracted", "original"] as const) {
     const runBody = path === "abstracted" ? {} : { engine: "per_user" };
     const server = await startDevServer({
       port: 0,
+      profile: "hosted",
       dataDir: null,
       seedUsers: SEEDED_USERS,
       // The cron's `{}` runs the set-based engine; the per-user one only when asked for.
