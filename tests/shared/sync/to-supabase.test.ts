@@ -88,7 +88,9 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           "Confirm email on: an unverified Better Auth user reaches Supabase unconfirmed",
           async () => {
             // registerSync passes "the project autoconfirms" (GoTrue's /settings): here, no.
-            const sync = stack.syncWith({ toSupabase: { confirmUnverified: async () => false } });
+            const sync = stack.syncWith({
+              toSupabase: { confirmUnverified: () => Promise.resolve(false) },
+            });
             const { id, address } = await signUpOnBetterAuth(stack, "ba-unverified");
             const report = await sync.apply();
             assert.equal(report.toSupabase!.failedUsers, 0);
