@@ -5,7 +5,8 @@
  * no-op Deno.exit and signal listeners, `--deny-run --allow-write=/tmp`), with only the
  * environment Supabase sets, against PostgreSQL 15 shared with the Auth/REST stand-in.
  *
- * The user's story: the four functions boot and answer /health; a user signs up and logs in
+ * The user's story: the four functions boot and answer /health; a user signs up, confirms by the
+ * mailed link ("Confirm email" on, the hosted profile) and logs in
  * (dual-write, Better Auth and Supabase Auth both written); that login's token works on the
  * coordinator; legacy Supabase users are batch-migrated until the call says done. Then the
  * platform drains each worker: the metrics of the requests are in the database and the process

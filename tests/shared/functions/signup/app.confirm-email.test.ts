@@ -14,6 +14,7 @@
  * Auth's own configuration, which has no confirmation step.)
  */
 import assert from "node:assert/strict";
+import { AuthServiceToken } from "../../../../shared/auth/tokens.ts";
 import {
   applySync,
   assertAuthContract,
@@ -167,6 +168,39 @@ for (const setup of MODE_SETUPS.filter((s) => s.mode !== "better_auth_only")) {
           }
         });
       }
+
+      await t.step(
+        "the shadow plan answers as the original now does, writing nothing",
+        async () => {
+          // What the migrator's plan runs call (shared/auth/handlers.ts, ctx.mode === "plan").
+          const service = await auth.server.container.get(AuthServiceToken);
+          const before = await rowCounts(auth);
+          const fresh = uniqueEmail("plan-new");
+          const planned = await service.planSignUp({ email: fresh, password: GOOD_PASSWORD });
+          assert.ok(planned.ok);
+          assertAwaitingConfirmation(planned.value, { email: fresh });
+          const confirmed = await callFunction(auth, "signup", {
+            email: uniqueEmail("plan-owner"),
+            password: GOOD_PASSWORD,
+          });
+          const owner = confirmed.body.user.email as string;
+          await clickConfirmationLink(auth, owner);
+          const afterOwner = await rowCounts(auth);
+          const taken = await service.planSignUp({
+            email: owner,
+            password: GOOD_PASSWORD,
+            metadata: { plan: "free" },
+          });
+          assert.ok(taken.ok, "200 as GoTrue, not 422");
+          const lookAlike = assertAwaitingConfirmation(taken.value, {
+            email: owner,
+            metadata: { plan: "free" },
+          });
+          assert.ok(!(await idsByEmail(auth, owner)).supabase.includes(lookAlike.user.id));
+          assert.deepEqual(await rowCounts(auth), afterOwner, "a plan writes nothing");
+          assert.equal(before["auth.users"]! + 1, afterOwner["auth.users"], "only the owner");
+        },
+      );
     } finally {
       await auth.close();
     }
