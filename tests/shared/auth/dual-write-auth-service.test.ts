@@ -200,7 +200,18 @@ async function runSignupMatrix(t: Deno.TestContext, stack: Stack) {
           const address = email(`slow-${failing}`);
           const result = await stack.service({ ...settings, fallbackTimeoutMs: 400 }, broken)
             .signUp({ email: address, password: PASSWORD });
-          assert.ok(result.ok, !result.ok ? `${result.error.code}: ${result.error.message}` : "");
+          assert.ok(
+            result.ok,
+            !result.ok
+              ? `${result.error.code}: ${result.error.message} ${
+                JSON.stringify(
+                  result.error.cause instanceof Error
+                    ? [result.error.cause.message, String((result.error.cause as Error).cause)]
+                    : "both timed out",
+                )
+              }`
+              : "",
+          );
           const id = result.value.user.id;
           const rows = await openDivergences(stack, id);
           assert.equal(rows.length, 1);
