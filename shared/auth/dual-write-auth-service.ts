@@ -311,12 +311,18 @@ export class DualWriteAuthService implements IAuthService {
 
   /**
    * Does this signup follow "Confirm email"? On the paths that write Supabase, as GoTrue's
-   * setting says (an unreadable setting counts as on: supabase-auth-service.ts).
-   * better_auth_only follows Better Auth's configuration, which has no confirmation step.
+   * setting says (an unreadable setting counts as on: email-confirmation-setting.ts), read within
+   * MIGRATION_FALLBACK_TIMEOUT — a slow Auth must not hold the signup longer than its writes may
+   * take; past it, the careful answer. better_auth_only follows Better Auth's configuration,
+   * which has no confirmation step.
    */
   async #confirmationRequired(route: Route): Promise<boolean> {
     if (route.mode === "better_auth_only" || !this.deps.supabase) return false;
-    return await this.deps.supabase.requiresEmailConfirmation();
+    const read = await withDeadline(
+      this.deps.supabase.requiresEmailConfirmation(),
+      this.settings.fallbackTimeoutMs,
+    );
+    return read.kind === "done" ? read.value : true;
   }
 
   /**
@@ -327,10 +333,15 @@ export class DualWriteAuthService implements IAuthService {
    * writes then find out, and a refusal comes back here).
    */
   async #takenAddressAnswer(input: SignUpInput): Promise<AuthOutcome<AuthResult> | null> {
+    // Each read bounded like the writes; unknown (failed, timed out) is not "taken".
     const [supabase, betterAuth] = await Promise.all(
-      BOTH.map((system) =>
-        this.#service(system).findUserByEmail(input.email).catch(() => undefined)
-      ),
+      BOTH.map(async (system) => {
+        const read = await withDeadline(
+          this.#service(system).findUserByEmail(input.email).catch(() => undefined),
+          this.settings.fallbackTimeoutMs,
+        );
+        return read.kind === "done" ? read.value : undefined;
+      }),
     );
     if (supabase) {
       return await this.deps.supabase!.signUp({
