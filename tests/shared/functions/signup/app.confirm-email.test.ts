@@ -3,7 +3,8 @@
  * that write Supabase — supabase_only, dual_write with either primary; original (0 %) and
  * abstracted (100 %):
  * - I sign up: 200, my user, no session; a confirmation mail is on its way; nothing of me is
- *   confirmed yet, in Supabase or in Better Auth.
+ *   confirmed yet, in Supabase or in Better Auth. Signing up again before I confirm re-sends the
+ *   mail (429 within the minute) and answers with my user — never a second one.
  * - I log in before clicking the link: GoTrue's 400 email_not_confirmed, on both login paths,
  *   and no session is left open anywhere.
  * - I click the link: from then on I log in on both paths, and Better Auth shows my email
@@ -104,6 +105,28 @@ for (const setup of MODE_SETUPS.filter((s) => s.mode !== "better_auth_only")) {
             betterAuthSessions: 0,
           });
         });
+
+        await t.step(
+          `${path}: signing up again before confirming re-sends, as GoTrue`,
+          async () => {
+            await setRollout(auth, rollout);
+            const before = await idsByEmail(auth, email);
+            // Within the minute: GoTrue's mail frequency limit (mail.go sendConfirmation).
+            const soon = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
+            assertErrorCode(soon, 429, "rate_limited");
+            await auth.server.sql.query(
+              `UPDATE auth.users SET confirmation_sent_at = now() - interval '61 seconds'
+              WHERE email = $1`,
+              [email],
+            );
+            const again = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
+            assert.equal(again.status, 200, JSON.stringify(again.body));
+            const answer = assertAwaitingConfirmation(again.body, { email });
+            assert.deepEqual([answer.user.id], before.supabase, "the stored user, not a second");
+            assert.deepEqual(await idsByEmail(auth, email), before);
+            assert.equal(auth.mailbox.to(email).length, 2, "the mail went out again");
+          },
+        );
 
         await t.step(`${path}: logging in first is email_not_confirmed on both paths`, async () => {
           for (const login of PATHS) {
