@@ -829,7 +829,7 @@ export class DualWriteAuthService implements IAuthService {
         }
         return await this.deps.supabase!.signIn(input, { ...options, signal: abort.signal });
       }
-      return await this.#betterAuthSignIn(decision, input, options, abort.signal);
+      return await this.#betterAuthSignIn(route, decision, input, options, abort.signal);
     };
     const bounded = await withDeadline(
       work().catch((error) => err(asAuthError(error, system))),
@@ -858,6 +858,7 @@ export class DualWriteAuthService implements IAuthService {
 
   /** Better Auth, refusing what Supabase would refuse (rule 6). */
   async #betterAuthSignIn(
+    route: Route,
     decision: IdentityDecision,
     input: SignInInput,
     options: AuthCallOptions,
@@ -867,13 +868,27 @@ export class DualWriteAuthService implements IAuthService {
     if (before) return err(before);
     const outcome = await this.deps.betterAuth!.signIn(input, { ...options, signal });
     if (!outcome.ok) return outcome;
-    const after = this.#identity.betterAuthRefusalAfterPassword(decision);
+    const after = this.#identity.betterAuthRefusalAfterPassword(decision) ??
+      await this.#awaitingConfirmation(route, decision);
     if (after) {
       // The session Better Auth just opened must not outlive the refusal.
       await this.deps.betterAuth!.revokeSession(outcome.value.session?.refresh_token ?? "");
       return err(after);
     }
     return outcome;
+  }
+
+  /**
+   * A dual-write signup whose Supabase write failed leaves the Better Auth copy alone (a
+   * missing_user divergence): with "Confirm email" on it is unverified and, with no Supabase copy
+   * for rule 6 to read, would log in unconfirmed. Refused as GoTrue refuses it (after the
+   * password: email_not_confirmed) until the address is confirmed.
+   */
+  async #awaitingConfirmation(route: Route, decision: IdentityDecision) {
+    const copy = decision.betterAuth;
+    if (route.mode !== "dual_write" || decision.supabase !== null || !copy) return null;
+    if (copy.emailConfirmed || !(await this.#confirmationRequired(route))) return null;
+    return emailNotConfirmed();
   }
 
   /**

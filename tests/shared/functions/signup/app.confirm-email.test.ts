@@ -15,7 +15,7 @@
  * Auth's own configuration, which has no confirmation step.)
  */
 import assert from "node:assert/strict";
-import { AuthServiceToken } from "../../../../shared/auth/tokens.ts";
+import { AuthServiceToken, BetterAuthServiceToken } from "../../../../shared/auth/tokens.ts";
 import {
   applySync,
   assertAuthContract,
@@ -190,6 +190,31 @@ for (const setup of MODE_SETUPS.filter((s) => s.mode !== "better_auth_only")) {
             assert.deepEqual(shapeOf(answer), newSignupShape);
           }
         });
+      }
+
+      if (setup.betterAuthPrimary) {
+        await t.step(
+          "a Better Auth copy whose Supabase write failed cannot log in unconfirmed",
+          async () => {
+            // What a dual-write signup leaves when Supabase's write fails: the Better Auth copy
+            // alone, unverified, no session (a missing_user divergence for reconciliation).
+            const betterAuth = await auth.server.container.get(BetterAuthServiceToken);
+            const email = uniqueEmail("ba-alone");
+            const created = await betterAuth.signUp({ email, password: GOOD_PASSWORD }, {
+              emailConfirmationRequired: true,
+            });
+            assert.ok(created.ok);
+            assert.equal(created.value.session, null);
+            assert.deepEqual(await idsByEmail(auth, email), {
+              supabase: [],
+              betterAuth: [created.value.user.id],
+            });
+            await setRollout(auth, 100, ["login"]);
+            const refused = await callFunction(auth, "login", { email, password: GOOD_PASSWORD });
+            assertErrorCode(refused, 400, "email_not_confirmed");
+            assert.equal((await confirmationOf(auth, email)).betterAuthSessions, 0);
+          },
+        );
       }
 
       await t.step(
