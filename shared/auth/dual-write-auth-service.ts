@@ -26,7 +26,8 @@
  * - Follows the system-of-record rule (shared/identity/system-of-record.ts): the user's system of
  *   record answers, bounded by the timeout; its refusal (wrong password, unknown, banned,
  *   unconfirmed) is final; the other system answers only when the system of record is
- *   unavailable and the user is in sync toward it.
+ *   unavailable and the user is in sync toward it. With "Confirm email" on, a Better Auth copy
+ *   that a failed Supabase write left alone is refused (email_not_confirmed) while unverified.
  * - Lazy migration: a user who authenticated through Supabase but is missing in Better Auth is
  *   created there with the same id, metadata and bcrypt hash (rehashed to scrypt on its first
  *   Better Auth login). In better_auth_only the user is verified against Supabase first (stored
