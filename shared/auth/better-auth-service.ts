@@ -187,6 +187,13 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
         return err(authUnavailable("Better Auth did not keep the requested user id"));
       }
       const stored = storedUser({ ...user, password: null });
+      if (options.emailConfirmationRequired) {
+        // "Confirm email" on: the user stays unverified and gets no session until the address
+        // is confirmed (GoTrue's signup answers without one). autoSignIn is a global setting, so
+        // the session it just opened is ended here, before anyone has seen its token.
+        if (scope.session) await this.revokeSession(scope.session.token);
+        return ok({ user: userView(stored), session: null });
+      }
       // Better Auth creates the session row anyway (autoSignIn); minting its token is cheap, so
       // it is returned even when not asked for (a dual write whose primary fails needs it).
       const session = scope.session ? await this.#tokensFor(stored, scope.session) : null;

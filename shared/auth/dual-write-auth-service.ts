@@ -12,11 +12,23 @@
  *   half-written user is left. A success on one side only is recorded as a `missing_user`
  *   divergence (reconciliation creates the missing side); when every system failed and one timed
  *   out, an `aborted_signup` divergence makes sure a late-landing write is removed.
+ * - dual_write with "Confirm email" on (GoTrue's /settings says mailer_autoconfirm false, the
+ *   hosted default) answers as GoTrue's /signup does (supabase/auth internal/api/signup.go):
+ *   a new address is written to both systems UNCONFIRMED, GoTrue mails the confirmation, and the
+ *   answer has `session: null` (Better Auth's copy gets no session either and is refused at login
+ *   until the confirmation reaches it through the sync outbox: email_confirmed_at →
+ *   emailVerified). An address already registered is not written at all: if Supabase holds it,
+ *   GoTrue's own signup answers (a confirmed one: 200 with sanitizeUser's look-alike, random id,
+ *   no session; an unconfirmed one: its user, the mail re-sent), else the look-alike is made here
+ *   (obfuscated-signup.ts) — 200 either way, the shape of a new signup, nothing recorded. Nothing
+ *   is ever confirmed by admin. With autoconfirm, signup works as described above.
+ * - better_auth_only writes Better Auth alone, as Better Auth is configured (no confirmation).
  * Login
  * - Follows the system-of-record rule (shared/identity/system-of-record.ts): the user's system of
  *   record answers, bounded by the timeout; its refusal (wrong password, unknown, banned,
  *   unconfirmed) is final; the other system answers only when the system of record is
- *   unavailable and the user is in sync toward it.
+ *   unavailable and the user is in sync toward it. With "Confirm email" on, a Better Auth copy
+ *   that a failed Supabase write left alone is refused (email_not_confirmed) while unverified.
  * - Lazy migration: a user who authenticated through Supabase but is missing in Better Auth is
  *   created there with the same id, metadata and bcrypt hash (rehashed to scrypt on its first
  *   Better Auth login). In better_auth_only the user is verified against Supabase first (stored
@@ -68,7 +80,7 @@ import type {
   SignInInput,
   SignUpInput,
 } from "./types.ts";
-import { isObfuscatedSignup } from "./obfuscated-signup.ts";
+import { isObfuscatedSignup, lookAlikeSignUp } from "./obfuscated-signup.ts";
 import { UserSync } from "./user-sync.ts";
 
 export interface DualWriteSettings {
@@ -190,6 +202,7 @@ export class DualWriteAuthService implements IAuthService {
         divergences: deps.divergences,
         events: this.#events,
         mode: settings.mode,
+        emailConfirmationRequired: () => deps.supabase!.requiresEmailConfirmation(),
       })
       : null;
   }
@@ -320,12 +333,19 @@ export class DualWriteAuthService implements IAuthService {
     const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
     if (weak) return err(weak);
     const route = await this.#route(input.email, options.canary, "signup");
+    const confirm = await this.#confirmationRequired(route);
     const systems: AuthSystem[] = route.mode === "dual_write" ? [...BOTH] : [route.primary];
     for (const system of systems) {
       try {
-        if (await this.#service(system).findUserByEmail(input.email)) {
-          return err(userAlreadyExists());
+        const found = await this.#service(system).findUserByEmail(input.email);
+        if (!found) continue;
+        // GoTrue with autoconfirm: 422. With "Confirm email" on: 200, no session — the stored
+        // user when Supabase holds it unconfirmed, else sanitizeUser's look-alike (signup.go).
+        if (!confirm) return err(userAlreadyExists());
+        if (system === "supabase" && !found.emailConfirmed) {
+          return ok({ user: storedUserView(found), session: null });
         }
+        return ok(lookAlikeSignUp(input.email, input.metadata));
       } catch (error) {
         return err(asAuthError(error, system));
       }
@@ -337,7 +357,7 @@ export class DualWriteAuthService implements IAuthService {
         user_metadata: input.metadata ?? {},
         created_at: new Date().toISOString(),
       },
-      session: {
+      session: confirm ? null : {
         access_token: "",
         refresh_token: "",
         token_type: "bearer",
@@ -345,6 +365,51 @@ export class DualWriteAuthService implements IAuthService {
         expires_at: 0,
       },
     });
+  }
+
+  /**
+   * Does this signup follow "Confirm email"? On the paths that write Supabase, as GoTrue's
+   * setting says (an unreadable setting counts as on: email-confirmation-setting.ts), read within
+   * MIGRATION_FALLBACK_TIMEOUT — a slow Auth must not hold the signup longer than its writes may
+   * take; past it, the careful answer. better_auth_only follows Better Auth's configuration,
+   * which has no confirmation step.
+   */
+  async #confirmationRequired(route: Route): Promise<boolean> {
+    if (route.mode === "better_auth_only" || !this.deps.supabase) return false;
+    const read = await withDeadline(
+      this.deps.supabase.requiresEmailConfirmation(),
+      this.settings.fallbackTimeoutMs,
+    );
+    return read.kind === "done" ? read.value : true;
+  }
+
+  /**
+   * "Confirm email" on and the address already registered: GoTrue's answer, nothing written by
+   * us. Supabase holds it → GoTrue's own /signup answers (look-alike for a confirmed address,
+   * the stored user and a re-sent mail for an unconfirmed one; signup.go). Only Better Auth
+   * holds it → the look-alike. Null when neither holds it, or when that cannot be read (the
+   * writes then find out, and a refusal comes back here).
+   */
+  async #takenAddressAnswer(input: SignUpInput): Promise<AuthOutcome<AuthResult> | null> {
+    // Each read bounded like the writes; unknown (failed, timed out) is not "taken".
+    const [supabase, betterAuth] = await Promise.all(
+      BOTH.map(async (system) => {
+        const read = await withDeadline(
+          this.#service(system).findUserByEmail(input.email).catch(() => undefined),
+          this.settings.fallbackTimeoutMs,
+        );
+        return read.kind === "done" ? read.value : undefined;
+      }),
+    );
+    if (supabase) {
+      return await this.deps.supabase!.signUp({
+        email: input.email,
+        password: input.password,
+        metadata: input.metadata,
+      }).catch((error) => err(asAuthError(error, "supabase")));
+    }
+    if (betterAuth) return ok(lookAlikeSignUp(input.email, input.metadata));
+    return null;
   }
 
   async #dualWriteSignUp(
@@ -355,14 +420,25 @@ export class DualWriteAuthService implements IAuthService {
     if (options.claimCommit && !options.claimCommit()) {
       return err(authUnavailable("Signup abandoned before writing"));
     }
+    const confirm = await this.#confirmationRequired(route);
+    if (confirm) {
+      const taken = await this.#takenAddressAnswer(input);
+      if (taken) return taken;
+    }
     const id = input.id ?? crypto.randomUUID();
     const lease = this.settings.fallbackTimeoutMs * 2 + 30_000;
     // A claims table that cannot be reached means the shared database is down, and Better Auth
     // with it; carry on and let the writes report the outage.
     const claimed = await this.deps.claims.claim(input.email, id, lease).catch(() => true);
-    if (!claimed) return err(userAlreadyExists("a signup for this email is in progress"));
+    if (!claimed) {
+      // Another signup for this address is being written. With "Confirm email" on GoTrue would
+      // answer 200 without a session whatever that one's fate: so does this (no enumeration).
+      return confirm
+        ? ok(lookAlikeSignUp(input.email, input.metadata))
+        : err(userAlreadyExists("a signup for this email is in progress"));
+    }
     try {
-      return await this.#writeBoth({ ...input, id }, options, route);
+      return await this.#writeBoth({ ...input, id }, options, route, confirm);
     } finally {
       await this.deps.claims.release(input.email, id).catch(() => {});
     }
@@ -372,6 +448,7 @@ export class DualWriteAuthService implements IAuthService {
     input: SignUpInput & { id: string },
     options: AuthCallOptions,
     route: Route,
+    confirm: boolean,
   ): Promise<AuthOutcome<AuthResult>> {
     const { id, email } = input;
     // A side its breaker skipped never started: nothing of it can have landed.
@@ -383,7 +460,8 @@ export class DualWriteAuthService implements IAuthService {
             .signUp(input, {
               ...options,
               claimCommit: undefined,
-              sessionNeeded: system === route.primary,
+              sessionNeeded: system === route.primary && !confirm,
+              emailConfirmationRequired: confirm,
             })
             .catch((error) => err(asAuthError(error, system))),
           this.settings.fallbackTimeoutMs,
@@ -417,12 +495,20 @@ export class DualWriteAuthService implements IAuthService {
     const present = BOTH.filter((system) => results.has(system) || landed.includes(system));
 
     if (!refusal && results.size === 0 && landed.length > 0) {
-      // Written but unanswered: sign in to the system that holds the user to answer the client.
-      const answer = await this.#signInAfterSignUp(route.primary, landed, input);
+      // Written but unanswered: sign in to the system that holds the user to answer the client
+      // (awaiting confirmation there is no session to give: the stored user answers).
+      const answer = confirm
+        ? await this.#storedAnswer(route.primary, landed, id)
+        : await this.#signInAfterSignUp(route.primary, landed, input);
       if (answer) results.set(answer.system, answer.result);
     }
     if (refusal || results.size === 0) {
       await this.#undoSignUp(route, id, email, present, timedOut, sides, refusal?.error);
+      if (refusal && confirm && refusal.error.code === "user_already_exists") {
+        // Registered meanwhile (or unreadable before): GoTrue's 200, not a 422 that reveals it.
+        const taken = await this.#takenAddressAnswer(input);
+        return taken ?? ok(lookAlikeSignUp(email, input.metadata));
+      }
       if (refusal) return err(refusal.error);
       return err(authUnavailable("Every auth backend is unavailable", errors.at(-1)?.error));
     }
@@ -449,8 +535,9 @@ export class DualWriteAuthService implements IAuthService {
         this.#tasks.track(this.#settleLateWrite(route, id, email, missing, failure.late));
       }
     }
-    // The primary failed: the answering secondary may have been asked for no session.
-    if (answer.session === null && answering !== route.primary) {
+    // The primary failed: the answering secondary may have been asked for no session (never
+    // opened for an address awaiting confirmation).
+    if (answer.session === null && answering !== route.primary && !confirm) {
       answer = (await this.#signInAfterSignUp(answering, [answering], input))?.result ?? answer;
     }
     return ok(answer);
@@ -462,6 +549,20 @@ export class DualWriteAuthService implements IAuthService {
     } catch {
       return false;
     }
+  }
+
+  /** The user just created, as stored by the first of `systems` (primary first), no session. */
+  async #storedAnswer(
+    primary: AuthSystem,
+    systems: readonly AuthSystem[],
+    id: string,
+  ): Promise<{ system: AuthSystem; result: AuthResult } | null> {
+    const ordered = [...systems].sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
+    for (const system of ordered) {
+      const stored = await this.#service(system).findUserById(id).catch(() => null);
+      if (stored) return { system, result: { user: storedUserView(stored), session: null } };
+    }
+    return null;
   }
 
   /** A session for a user just created: the first of `systems` (primary first) that signs in. */
@@ -795,7 +896,7 @@ export class DualWriteAuthService implements IAuthService {
         }
         return await this.deps.supabase!.signIn(input, { ...options, signal: abort.signal });
       }
-      return await this.#betterAuthSignIn(decision, input, options, abort.signal);
+      return await this.#betterAuthSignIn(route, decision, input, options, abort.signal);
     };
     const bounded = await throughBreaker(this.deps.breaker, `login:${system}`, () =>
       withDeadline(
@@ -830,6 +931,7 @@ export class DualWriteAuthService implements IAuthService {
 
   /** Better Auth, refusing what Supabase would refuse (rule 6). */
   async #betterAuthSignIn(
+    route: Route,
     decision: IdentityDecision,
     input: SignInInput,
     options: AuthCallOptions,
@@ -839,13 +941,27 @@ export class DualWriteAuthService implements IAuthService {
     if (before) return err(before);
     const outcome = await this.deps.betterAuth!.signIn(input, { ...options, signal });
     if (!outcome.ok) return outcome;
-    const after = this.#identity.betterAuthRefusalAfterPassword(decision);
+    const after = this.#identity.betterAuthRefusalAfterPassword(decision) ??
+      await this.#awaitingConfirmation(route, decision);
     if (after) {
       // The session Better Auth just opened must not outlive the refusal.
       await this.deps.betterAuth!.revokeSession(outcome.value.session?.refresh_token ?? "");
       return err(after);
     }
     return outcome;
+  }
+
+  /**
+   * A dual-write signup whose Supabase write failed leaves the Better Auth copy alone (a
+   * missing_user divergence): with "Confirm email" on it is unverified and, with no Supabase copy
+   * for rule 6 to read, would log in unconfirmed. Refused as GoTrue refuses it (after the
+   * password: email_not_confirmed) until the address is confirmed.
+   */
+  async #awaitingConfirmation(route: Route, decision: IdentityDecision) {
+    const copy = decision.betterAuth;
+    if (route.mode !== "dual_write" || decision.supabase !== null || !copy) return null;
+    if (copy.emailConfirmed || !(await this.#confirmationRequired(route))) return null;
+    return emailNotConfirmed();
   }
 
   /**

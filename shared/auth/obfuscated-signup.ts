@@ -12,6 +12,7 @@
  * (user_migration_status, Better Auth, divergences) must not record a user that does not exist.
  */
 import type { Session, User } from "@supabase/supabase-js";
+import type { AuthResult } from "./types.ts";
 
 const candidates = new WeakSet<object>();
 
@@ -34,4 +35,26 @@ export async function isObfuscatedSignup(
 ): Promise<boolean> {
   if (!candidates.has(result)) return false;
   return (await directory.findUserById(result.user.id)) === null;
+}
+
+/**
+ * sanitizeUser's answer made here, for an address GoTrue cannot answer for (held by Better Auth
+ * only): the client's email and metadata, a fresh id nobody holds, no session — the same shape
+ * as a new signup awaiting confirmation. Marked, so isObfuscatedSignup recognises it.
+ */
+export function lookAlikeSignUp(
+  email: string,
+  metadata: Record<string, unknown> | undefined,
+): AuthResult {
+  const result: AuthResult = {
+    user: {
+      id: crypto.randomUUID(),
+      email,
+      user_metadata: metadata ?? {},
+      created_at: new Date().toISOString(),
+    },
+    session: null,
+  };
+  candidates.add(result);
+  return result;
 }

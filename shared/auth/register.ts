@@ -217,6 +217,7 @@ export function registerAuth(
       divergences,
       events: await c.get(AuthEventSinkToken),
       mode: config.env.MIGRATION_MODE,
+      emailConfirmationRequired: () => supabase.requiresEmailConfirmation(),
     });
     const rateLimiter = new LoginRateLimiter(sql, options.rateLimits);
     return (runOptions) =>

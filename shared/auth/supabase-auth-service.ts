@@ -3,8 +3,13 @@
  * stand-in in development and tests), plus the admin/directory surface for moving users.
  *
  * - signUp without an id is exactly the original call (auth.signUp). With an id (dual write) the
- *   user is created through the admin API under that id, so both systems hold the same id, then
- *   signed in when a session is needed.
+ *   user is created through the admin API under that id, so both systems hold the same id. Then,
+ *   as GoTrue's own /signup would (supabase/auth internal/api/signup.go): with "Confirm email" on
+ *   (GET /settings `mailer_autoconfirm` false, the hosted default) the user is created
+ *   unconfirmed and GoTrue is asked to send its confirmation mail (POST /resend type=signup — an
+ *   admin-created user gets none otherwise, admin.go); the answer has no session and nothing is
+ *   confirmed by admin. With autoconfirm the user is created confirmed, as GoTrue's signup
+ *   confirms it, and signed in when a session is needed.
  * - Reads of auth.users with the password hash go through SQL when the database is shared (local
  *   and on Supabase, via SUPABASE_DB_URL): GoTrue's API never returns hashes.
  * - Logins can be abandoned: every request's fetch listens to the caller's AbortSignal. Signups
@@ -12,6 +17,7 @@
  *   settles them when they finish.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { EmailConfirmationSetting } from "./email-confirmation-setting.ts";
 import { forwardingClientIp } from "./forwarded-client-ip.ts";
 import { markIfObfuscated } from "./obfuscated-signup.ts";
 import {
@@ -147,6 +153,7 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   readonly system = "supabase" as const;
   readonly #client: SupabaseClient;
   readonly #admin: SupabaseClient | null;
+  readonly #confirmation: EmailConfirmationSetting;
 
   constructor(private readonly settings: SupabaseAuthSettings) {
     const options = {
@@ -155,9 +162,22 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
       global: { fetch: forwardingClientIp(boundedFetch(settings.requestTimeoutMs ?? 30_000)) },
     };
     this.#client = createClient(settings.url, settings.anonKey, options);
+    this.#confirmation = new EmailConfirmationSetting({
+      url: settings.url,
+      anonKey: settings.anonKey,
+      fetch: boundedFetch(settings.requestTimeoutMs ?? 30_000),
+    });
     this.#admin = settings.serviceKey
       ? createClient(settings.url, settings.serviceKey, options)
       : null;
+  }
+
+  /**
+   * Does the project require a confirmed email before a first session? GoTrue's own answer
+   * (email-confirmation-setting.ts: GET /settings, cached a minute, unreadable → required).
+   */
+  requiresEmailConfirmation(): Promise<boolean> {
+    return this.#confirmation.required();
   }
 
   #requireAdmin(): SupabaseClient {
@@ -198,14 +218,16 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
     options: AuthCallOptions,
   ): Promise<AuthOutcome<AuthResult>> {
     const admin = this.#requireAdmin();
+    const confirmationRequired = options.emailConfirmationRequired ??
+      await this.requiresEmailConfirmation();
     const { data, error } = await admin.auth.admin.createUser({
       id: input.id,
       email: input.email,
       password: input.password,
       user_metadata: input.metadata ?? {},
-      // Dual write has no confirmation step on the Better Auth side either; the user is confirmed
-      // as supabase_only signups are with autoconfirm on (the Supabase local default).
-      email_confirm: true,
+      // Confirmed only where GoTrue's own signup would confirm it (autoconfirm); never by admin
+      // on a project that asks its users to confirm.
+      email_confirm: !confirmationRequired,
     });
     if (error) return err(mapSupabaseError(error));
     if (!data.user) return err(authUnavailable("Supabase Auth returned no user"));
@@ -213,6 +235,19 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
       // Never hand out an identity that differs from the one requested.
       await admin.auth.admin.deleteUser(data.user.id);
       return err(authUnavailable("Supabase Auth did not keep the requested user id"));
+    }
+    if (confirmationRequired) {
+      // GoTrue's signup sends the mail inside its transaction and fails without it (mail.go
+      // sendConfirmation: 429 over_email_send_rate_limit, 500): so does this one.
+      const sent = await this.#client.auth.resend({ type: "signup", email: input.email });
+      // 429 over_email_send_rate_limit for a user created a moment ago (no mail sent yet at
+      // creation) means a concurrent signup of the same address made GoTrue mail this user's
+      // confirmation in between: the mail went out, the user stands.
+      if (sent.error && sent.error.code !== "over_email_send_rate_limit") {
+        await admin.auth.admin.deleteUser(data.user.id);
+        return err(mapSupabaseError(sent.error));
+      }
+      return ok({ user: userView(data.user), session: null });
     }
     if (options.sessionNeeded === false) return ok({ user: userView(data.user), session: null });
     const signedIn = await this.#client.auth.signInWithPassword({

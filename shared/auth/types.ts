@@ -70,6 +70,11 @@ export interface AuthCallOptions {
    * skip creating one. Default true.
    */
   readonly sessionNeeded?: boolean;
+  /**
+   * The project requires a confirmed email before a first session ("Confirm email" on, as
+   * GoTrue's /settings reports it): a signup creates the user unconfirmed and opens no session.
+   */
+  readonly emailConfirmationRequired?: boolean;
 }
 
 export type AuthOutcome<T> = Result<T, AuthError>;

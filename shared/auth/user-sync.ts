@@ -19,6 +19,11 @@ export interface UserSyncDeps {
   readonly divergences: DivergenceRepository;
   readonly events?: AuthEventSink;
   readonly mode: MigrationMode;
+  /**
+   * The project's "Confirm email" (email-confirmation-setting.ts). When it is on, an unverified
+   * Better Auth user is copied to Supabase unconfirmed: never confirmed by admin. Default: off.
+   */
+  readonly emailConfirmationRequired?: () => Promise<boolean>;
 }
 
 export class UserSync {
@@ -47,12 +52,15 @@ export class UserSync {
     const source = await this.#directory(sourceSystem).findUserById(userId);
     if (!source) return "source_missing";
     const passwordHash = options.passwordHash ?? usableHash(source.passwordHash, target);
+    // Better Auth runs without email verification, so with autoconfirm its users are full users
+    // and an unconfirmed Supabase copy could not log in (GoTrue refuses unconfirmed emails). With
+    // "Confirm email" on, an unverified user is awaiting confirmation: copied as it is.
+    const confirmInSupabase = source.emailConfirmed ||
+      !(await this.deps.emailConfirmationRequired?.() ?? false);
     const outcome = await this.#directory(target).importUser({
       ...source,
       passwordHash,
-      // Better Auth runs without email verification, so its users are full users; an unconfirmed
-      // Supabase copy could not log in (GoTrue refuses unconfirmed emails).
-      emailConfirmed: target === "supabase" ? true : source.emailConfirmed,
+      emailConfirmed: target === "supabase" ? confirmInSupabase : source.emailConfirmed,
     });
     if (outcome === "conflict") {
       await this.deps.divergences.record({

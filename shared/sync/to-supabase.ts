@@ -101,21 +101,28 @@ export interface ToSupabaseOptions {
    * Auth here lets an unverified user sign in (requireEmailVerification: false, better-auth.ts)
    * while GoTrue refuses an unconfirmed email ("email_not_confirmed"): without this, a user who
    * signed up on the Better Auth side could not log in after a rollback. Set false when Better
-   * Auth requires verification.
+   * Auth requires verification. A function is asked per copy: registerSync passes "the project
+   * autoconfirms" (GoTrue's setting), so with "Confirm email" on an unverified user — a signup
+   * awaiting confirmation — is never confirmed by admin.
    */
-  readonly confirmUnverified?: boolean;
+  readonly confirmUnverified?: boolean | (() => Promise<boolean>);
 }
 
 export class ToSupabaseApplier implements DirectionApplier {
   readonly direction = "to_supabase" as const;
-  readonly #confirmUnverified: boolean;
+  readonly #confirmUnverifiedSetting: boolean | (() => Promise<boolean>);
 
   constructor(
     private readonly db: SqlClient,
     private readonly admin: SupabaseClient,
     options: ToSupabaseOptions = {},
   ) {
-    this.#confirmUnverified = options.confirmUnverified ?? true;
+    this.#confirmUnverifiedSetting = options.confirmUnverified ?? true;
+  }
+
+  async #confirmUnverified(): Promise<boolean> {
+    const setting = this.#confirmUnverifiedSetting;
+    return typeof setting === "boolean" ? setting : await setting();
   }
 
   /** Users in parallel (GoTrue round trips dominate), at most 4 at a time. */
@@ -165,11 +172,12 @@ export class ToSupabaseApplier implements DirectionApplier {
       throw new Error(`the Better Auth password hash is ${kind ?? "unknown"}, not bcrypt`);
     }
     const ban = banDurationFor(ba, Date.now());
+    const confirm = ba.emailVerified || await this.#confirmUnverified();
     await this.#call("createUser", () =>
       this.admin.auth.admin.createUser({
         id: userId,
         email: ba.email,
-        email_confirm: ba.emailVerified || this.#confirmUnverified,
+        email_confirm: confirm,
         user_metadata: metadataFor(ba),
         ...(ba.password ? { password_hash: ba.password } : {}),
         ...(ban ? { ban_duration: ban } : {}),
@@ -187,7 +195,7 @@ export class ToSupabaseApplier implements DirectionApplier {
     const attributes: Record<string, unknown> = {};
     if (touches("email") && (sb.email ?? "").toLowerCase() !== ba.email) {
       attributes.email = ba.email;
-      if (ba.emailVerified || this.#confirmUnverified) attributes.email_confirm = true;
+      if (ba.emailVerified || await this.#confirmUnverified()) attributes.email_confirm = true;
     }
     // GoTrue has no "unconfirm"; a confirmation made in Better Auth is copied.
     if (touches("emailVerified") && ba.emailVerified && sb.email_confirmed_at === null) {

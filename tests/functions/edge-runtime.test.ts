@@ -5,7 +5,8 @@
  * no-op Deno.exit and signal listeners, `--deny-run --allow-write=/tmp`), with only the
  * environment Supabase sets, against PostgreSQL 15 shared with the Auth/REST stand-in.
  *
- * The user's story: the four functions boot and answer /health; a user signs up and logs in
+ * The user's story: the four functions boot and answer /health; a user signs up, confirms by the
+ * mailed link ("Confirm email" on, the hosted profile) and logs in
  * (dual-write, Better Auth and Supabase Auth both written); that login's token works on the
  * coordinator; legacy Supabase users are batch-migrated until the call says done. Then the
  * platform drains each worker: the metrics of the requests are in the database and the process
@@ -99,6 +100,14 @@ for (const rollout of [100, 0]) {
             { supabase: 1, better_auth: rollout === 100 ? 1 : 0 },
             "written where the path writes",
           );
+          // "Confirm email" on: no session yet; the user clicks the mail's link, then logs in.
+          assert.equal(signup.body.session, null);
+          const link = stack.mailbox.latest(email)?.link;
+          assert.ok(link, "a confirmation mail");
+          const clicked = await fetch(link, { redirect: "manual" });
+          await clicked.body?.cancel();
+          assert.equal(clicked.status, 303);
+          assert.match(clicked.headers.get("location") ?? "", /#access_token=/);
           const login = await call(worker("login"), "", { body: { email, password: PASSWORD } });
           assert.equal(login.status, 200, JSON.stringify(login.body));
           token = (login.body.session as { access_token: string }).access_token;

@@ -19,6 +19,8 @@ import {
   type StandinProfile,
 } from "../profile.ts";
 import { adminRoutes } from "./routes-admin.ts";
+import { Mailbox } from "./confirmation.ts";
+import { confirmationRoutes } from "./routes-confirm.ts";
 import type { AuthDeps } from "./deps.ts";
 import {
   API_VERSION_HEADER,
@@ -58,6 +60,13 @@ export interface AuthApiOptions {
   readonly autoconfirm?: boolean;
   /** Per-IP limits on /token and /signup; default GoTrue's on `hosted`, none on `lenient`. */
   readonly rateLimits?: RateLimitSettings | null;
+  /**
+   * Receives the confirmation mails GoTrue would send (confirmation.ts); default a private one.
+   * Pass your own to read the links (tests, the demo).
+   */
+  readonly mailbox?: Mailbox;
+  /** GoTrue's SITE_URL: where a confirmation link lands. Default http://127.0.0.1:3000. */
+  readonly siteUrl?: string;
   /** Called with every unexpected (500) error; the default logs a redacted line to stderr. */
   readonly onUnexpectedError?: (error: unknown) => void;
 }
@@ -70,6 +79,7 @@ function logUnexpected(error: unknown): void {
 export function createAuthApi(options: AuthApiOptions): Hono {
   const profile = options.profile ?? "lenient";
   const hosted = profile === "hosted";
+  const issuer = options.issuer ?? "http://127.0.0.1:54321/auth/v1";
   const deps: AuthDeps = {
     sql: options.sql,
     keys: options.keys,
@@ -78,7 +88,7 @@ export function createAuthApi(options: AuthApiOptions): Hono {
       // hosted: a new supabase.com project signs with an asymmetric key (ES256); lenient is a
       // legacy-key project (`supabase start` without signing keys): HS256 with the secret.
       ...(hosted ? { signingKey: options.keys.signingKey } : {}),
-      issuer: options.issuer ?? "http://127.0.0.1:54321/auth/v1",
+      issuer,
       ttlSeconds: options.accessTokenTtlSeconds ?? 3600,
     },
     keySet: {
@@ -93,6 +103,12 @@ export function createAuthApi(options: AuthApiOptions): Hono {
     refreshTokenReuseIntervalSeconds: options.refreshTokenReuseIntervalSeconds ?? 10,
     audience: DEFAULT_AUDIENCE,
     profile,
+    confirmation: {
+      mailbox: options.mailbox ?? new Mailbox(),
+      externalUrl: issuer,
+      // supabase/cli's config.toml default site_url.
+      siteUrl: options.siteUrl ?? "http://127.0.0.1:3000",
+    },
   };
   const rateLimits = options.rateLimits !== undefined
     ? options.rateLimits
@@ -134,7 +150,14 @@ export function createAuthApi(options: AuthApiOptions): Hono {
     c.header("Cache-Control", "public, max-age=600");
     return c.json(hosted ? projectJwks(options.keys) : { keys: [] });
   });
-  app.use("*", requireApiKey(options.keys, { newApiKeys: hosted }));
+  // Kong lets the mail's link through without an apikey (supabase/supabase
+  // docker/volumes/api/kong.yml: route auth-v1-open, /auth/v1/verify, has no key-auth).
+  const apiKey = requireApiKey(options.keys, { newApiKeys: hosted });
+  app.use(
+    "*",
+    (c, next) =>
+      c.req.method === "GET" && c.req.path.endsWith("/verify") ? next() : apiKey(c, next),
+  );
   if (rateLimits) {
     // supabase/auth internal/api/api.go: /signup (Signups limiter) and /token (token.go,
     // limiterOpts.Token) are limited per client key; see rate-limit.ts.
@@ -142,6 +165,7 @@ export function createAuthApi(options: AuthApiOptions): Hono {
     app.use("/token", limitByClient(new TokenBuckets(rateLimits.token)));
   }
   app.route("/", userRoutes(deps));
+  app.route("/", confirmationRoutes(deps));
   app.route("/", adminRoutes(deps));
 
   app.onError((error, c) => {

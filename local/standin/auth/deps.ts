@@ -4,6 +4,7 @@ import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import type { StandinKeys } from "../keys.ts";
 import type { StandinProfile } from "../profile.ts";
 import type { AccessTokenSettings } from "./access-tokens.ts";
+import type { ConfirmationContext } from "./confirmation.ts";
 import type { GoTrueKeySet } from "./jwt.ts";
 import { clientIp } from "./guards.ts";
 import type { ClientInfo } from "./sessions.ts";
@@ -22,6 +23,8 @@ export interface AuthDeps {
   readonly audience: string;
   /** Which Supabase the stand-in imitates (local/standin/profile.ts). */
   readonly profile: StandinProfile;
+  /** Where confirmation mails go and what their links point at (confirmation.ts). */
+  readonly confirmation: ConfirmationContext;
 }
 
 /** Deno.serve hands the connection info to Hono as `c.env` (app.fetch(request, info)). */

@@ -24,6 +24,8 @@ export type GoTrueErrorCode =
   | "no_authorization"
   | "not_admin"
   | "not_found"
+  | "otp_expired"
+  | "over_email_send_rate_limit"
   | "over_request_rate_limit"
   | "phone_exists"
   | "phone_not_confirmed"

@@ -1,11 +1,13 @@
 /**
  * The user-facing GoTrue endpoints supabase-js v2 calls: signUp (POST /signup),
  * signInWithPassword and refreshSession (POST /token), getUser (GET /user), signOut
- * (POST /logout). Checks run in GoTrue's order so each failure yields GoTrue's status and code.
+ * (POST /logout); the confirmation mail's /verify and /resend are in routes-confirm.ts. Checks run
+ * in GoTrue's order so each failure yields GoTrue's status and code.
  */
 import { Hono } from "hono";
 import { tokenResponse } from "./access-tokens.ts";
 import { type AuthDeps, clientInfo, uniqueViolation } from "./deps.ts";
+import { sendConfirmation } from "./confirmation.ts";
 import { badRequest, OAuthStyleError, unprocessable } from "./errors.ts";
 import { authenticate } from "./guards.ts";
 import { checkPasswordStrength, hashPassword, verifyPassword } from "./passwords.ts";
@@ -81,7 +83,9 @@ export function userRoutes(deps: AuthDeps): Hono {
       if (
         deps.profile === "hosted" && existing && !existing.deletedAt && !existing.emailConfirmedAt
       ) {
-        return c.json(userJson(existing));
+        // signup.go: sendConfirmation again (within SMTP MaxFrequency: 429).
+        await deps.sql.transaction((tx) => sendConfirmation(deps.confirmation, tx, existing));
+        return c.json(userJson((await findUserById(deps.sql, existing.id)) ?? existing));
       }
       return c.json(obfuscatedSignupUser(normalized, data, deps.audience));
     }
@@ -112,10 +116,17 @@ export function userRoutes(deps: AuthDeps): Hono {
         appMetadata: { provider: "email", providers: ["email"] },
         userMetadata,
         emailConfirmed: deps.autoconfirm,
-        confirmationSent: !deps.autoconfirm,
       });
       await insertIdentity(tx, id, "email", { ...data, ...identityData });
-      if (!deps.autoconfirm) return null;
+      if (!deps.autoconfirm) {
+        // signup.go → mail.go sendConfirmation: token stored, mail sent, inside the transaction.
+        await sendConfirmation(deps.confirmation, tx, {
+          id,
+          email: normalized,
+          confirmationSentAt: null,
+        });
+        return null;
+      }
       const opened = await createSession(tx, id, clientInfo(c));
       await recordSignIn(tx, id);
       return opened;

@@ -6,10 +6,12 @@
  * auth schema (the stand-in's local/standin/auth-schema.sql, as GoTrue owns it on the platform),
  * every migration, and the functions' tables; the Auth (GoTrue) and REST (PostgREST) stand-ins
  * run in this process on a postgres.js SqlClient over that same database, as GoTrue, PostgREST and
- * the functions share one database on Supabase.
+ * the functions share one database on Supabase. Auth runs the stand-in's hosted profile ("Confirm
+ * email" on, GoTrue's rate limits): its confirmation mails land in `mailbox`.
  */
 import { Hono } from "hono";
 import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { Mailbox } from "../../../local/standin/auth/confirmation.ts";
 import { createStandinKeys, type StandinKeys } from "../../../local/standin/keys.ts";
 import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
@@ -29,6 +31,8 @@ export interface EdgeStack {
   /** The project database (what SUPABASE_DB_URL points at), opened by the test. */
   readonly sql: SqlClient;
   readonly dbUrl: string;
+  /** The confirmation mails Auth sent (the user clicks their links). */
+  readonly mailbox: Mailbox;
   close(): Promise<void>;
 }
 
@@ -42,6 +46,7 @@ export async function startEdgeStack(): Promise<EdgeStack> {
     throw error;
   }
   const keys = await createStandinKeys();
+  const mailbox = new Mailbox();
   const app = new Hono();
   let url = "";
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (request) => {
@@ -52,7 +57,14 @@ export async function startEdgeStack(): Promise<EdgeStack> {
   url = `http://127.0.0.1:${server.addr.port}`;
   const auth = new Hono().route(
     "/auth/v1",
-    createAuthApi({ sql: db, keys, issuer: `${url}/auth/v1`, onUnexpectedError: () => {} }),
+    createAuthApi({
+      sql: db,
+      keys,
+      issuer: `${url}/auth/v1`,
+      profile: "hosted",
+      mailbox,
+      onUnexpectedError: () => {},
+    }),
   );
   app.route("/", createRestApi({ sql: db, jwtSecret: keys.jwtSecret }));
   return {
@@ -60,6 +72,7 @@ export async function startEdgeStack(): Promise<EdgeStack> {
     keys,
     sql: db,
     dbUrl: db.url,
+    mailbox,
     close: async () => {
       await server.shutdown();
       await db.close();

@@ -40,6 +40,7 @@ Deno.test({
   async fn() {
     const dev = await startDevServer({
       port: 0,
+      profile: "hosted",
       dataDir: null,
       seedUsers: 1,
       cron: false,

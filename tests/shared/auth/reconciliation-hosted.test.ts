@@ -162,6 +162,36 @@ async function scenario(provider: Provider, t: Deno.TestContext) {
       const retried = await run();
       assert.deepEqual(retried.outcomes.map((o) => o.result), ["created in supabase"]);
     });
+
+    await t.step(
+      '"Confirm email" on: an unverified user is created in Supabase unconfirmed, never by admin',
+      async () => {
+        const { id, address } = await betterAuthOnlyUser("awaiting");
+        // As registerAuth wires it: GoTrue's own setting (hosted: confirmation required).
+        const report = await reconcileDivergences({
+          supabase,
+          betterAuth,
+          divergences,
+          status,
+          sync: new UserSync({
+            supabase,
+            betterAuth,
+            status,
+            divergences,
+            mode: "dual_write",
+            emailConfirmationRequired: () => supabase.requiresEmailConfirmation(),
+          }),
+        }, { maxAttempts: 3 });
+        assert.deepEqual(report.outcomes.map((o) => o.result), ["created in supabase"]);
+        const { rows } = await db.query<{ confirmed: boolean }>(
+          "SELECT email_confirmed_at IS NOT NULL AS confirmed FROM auth.users WHERE id = $1::uuid",
+          [id],
+        );
+        assert.deepEqual(rows, [{ confirmed: false }]);
+        const login = await supabase.signIn({ email: address, password: PASSWORD });
+        assert.equal(login.ok ? "signed in" : login.error.code, "email_not_confirmed");
+      },
+    );
   } finally {
     abort.abort();
     await server.finished;

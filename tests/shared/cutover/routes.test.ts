@@ -13,6 +13,7 @@ import { APP_SCHEMA, withAuthSchema } from "./fixtures.ts";
 Deno.test("GET /functions/v1/migrate-batch/admin/dependencies through the dev server", async () => {
   const server = await startDevServer({
     port: 0,
+    profile: "hosted",
     dataDir: null,
     seedUsers: 0,
     cron: false,

@@ -2,12 +2,18 @@
  * Shared pieces of the signup/login end-to-end tests: a dev server per MIGRATION_MODE (real
  * HTTP, the real Auth stand-in, real Better Auth, one in-memory PGlite), rollout switching through
  * runtime_flags, the response contract, and reads of both user stores and the bookkeeping tables.
+ *
+ * The stand-in runs the hosted profile with "Confirm email" on, as a new supabase.com project:
+ * a signup answers without a session and a confirmation mail lands in `auth.mailbox`. A story
+ * that needs a signed-in user goes through the real flow — signUpConfirmed(): signup, click the
+ * mail's link (GET /auth/v1/verify), log in — never an admin shortcut.
  */
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
 import { type DevServer, startDevServer } from "../../../local/standin/dev-server.ts";
 import type { FunctionRegistry } from "../../../local/standin/functions-gateway.ts";
+import { Mailbox } from "../../../local/standin/auth/confirmation.ts";
 import type { RateLimitSettings, StandinProfile } from "../../../local/standin/profile.ts";
 
 /** Meets the default policy (8+ characters) with room to spare; never a real secret. */
@@ -64,6 +70,8 @@ export interface AuthServer {
   /** supabase-js with the anon key, as a mobile or web client holds it. */
   readonly client: SupabaseClient;
   readonly flags: RuntimeFlagsStore;
+  /** The confirmation mails the Auth stand-in sent (local/standin/auth/confirmation.ts). */
+  readonly mailbox: Mailbox;
   close(): Promise<void>;
 }
 
@@ -74,9 +82,8 @@ export interface AuthServerOptions {
   /** The stand-in's defaults (local/standin/profile.ts); default `hosted`, as in production. */
   readonly profile?: StandinProfile;
   /**
-   * The project's "Confirm email" setting. Default off: these stories are about routing between
-   * the two systems, and with it on the original signup answers without a session (see
-   * tests/shared/functions/signup/app.hosted.test.ts for the hosted default, on).
+   * The project's "Confirm email" setting. Default on, the hosted default: signups answer
+   * without a session until the address is confirmed (signUpConfirmed does it as a user would).
    */
   readonly confirmEmail?: boolean;
   /** Auth's per-IP limits; default GoTrue's (local/standin/profile.ts). */
@@ -91,6 +98,7 @@ export async function startAuthServer(
   env: Readonly<Record<string, string>>,
   options: AuthServerOptions = {},
 ): Promise<AuthServer> {
+  const mailbox = new Mailbox();
   const server = await startDevServer({
     port: 0,
     dataDir: options.dataDir ?? null,
@@ -99,7 +107,11 @@ export async function startAuthServer(
     log: () => {},
     functionRegistry: options.functionRegistry,
     profile: options.profile ?? "hosted",
-    auth: { autoconfirm: !(options.confirmEmail ?? false), rateLimits: options.rateLimits },
+    auth: {
+      autoconfirm: !(options.confirmEmail ?? true),
+      rateLimits: options.rateLimits,
+      mailbox,
+    },
     env: {
       LOG_LEVEL: Deno.env.get("AUTH_E2E_LOG_LEVEL") ?? "error",
       FLAGS_CACHE_TTL_MS: "0",
@@ -114,7 +126,68 @@ export async function startAuthServer(
     url: server.url,
     client,
     flags: new RuntimeFlagsStore(server.sql),
+    mailbox,
     close: () => server.close(),
+  };
+}
+
+/**
+ * The user opens the newest confirmation mail sent to `email` and clicks its link: GET
+ * /auth/v1/verify, 303 to the site with a session in the fragment (supabase/auth verify.go).
+ */
+export async function clickConfirmationLink(auth: AuthServer, email: string): Promise<void> {
+  const mail = auth.mailbox.latest(email);
+  assert.ok(mail, `a confirmation mail to ${email}`);
+  const response = await fetch(mail.link, { redirect: "manual" });
+  await response.body?.cancel();
+  assert.equal(response.status, 303, "the link redirects");
+  const fragment = new URLSearchParams(new URL(response.headers.get("location")!).hash.slice(1));
+  assert.ok(fragment.get("access_token"), `confirmed: ${fragment.get("error_description")}`);
+}
+
+/** Runs the sync appliers once (migrate-batch admin/sync/apply): changes reach the other side. */
+export async function applySync(auth: AuthServer): Promise<void> {
+  const response = await fetch(`${auth.url}/functions/v1/migrate-batch/admin/sync/apply`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${auth.server.keys.serviceRoleKey}`,
+      "Content-Type": "application/json",
+    },
+    body: JSON.stringify({}),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+export interface NewUser {
+  readonly email: string;
+  readonly password?: string;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/**
+ * A signed-in user made the way a user makes one on hosted Supabase: the signup function
+ * (answering without a session), the confirmation link, the sync appliers (the confirmation
+ * reaches Better Auth), then the login function. Returns the signup answer and the login's.
+ */
+export async function signUpConfirmed(
+  auth: AuthServer,
+  user: NewUser,
+): Promise<{ signup: AwaitingConfirmation; login: AuthSuccess }> {
+  const password = user.password ?? GOOD_PASSWORD;
+  const signup = await callFunction(auth, "signup", {
+    email: user.email,
+    password,
+    ...(user.metadata ? { metadata: user.metadata } : {}),
+  });
+  assert.equal(signup.status, 200, JSON.stringify(signup.body));
+  const pending = assertAwaitingConfirmation(signup.body, user);
+  await clickConfirmationLink(auth, user.email);
+  await applySync(auth);
+  const login = await callFunction(auth, "login", { email: user.email, password });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  return {
+    signup: pending,
+    login: assertAuthContract(login.body, { email: user.email, metadata: user.metadata }),
   };
 }
 
@@ -243,7 +316,7 @@ export interface AuthSuccess {
 
 /**
  * The one response contract of signup and login, whichever path and backend answered: exactly
- * these keys, a session (the stand-in autoconfirms), the metadata the client sent.
+ * these keys, a session, the metadata the client sent.
  */
 export function assertAuthContract(
   body: unknown,
@@ -276,6 +349,32 @@ export function assertAuthContract(
     Math.abs(result.session.expires_at - (now + result.session.expires_in)) < 120,
     "expires_at = now + expires_in",
   );
+  return result;
+}
+
+export interface AwaitingConfirmation {
+  readonly user: AuthSuccess["user"];
+  readonly session: null;
+}
+
+/**
+ * A signup with "Confirm email" on: the contract's keys, the user the client sent, `session:
+ * null` — the same shape whether the address was new or already registered (no enumeration).
+ */
+export function assertAwaitingConfirmation(
+  body: unknown,
+  expected: { email: string; metadata?: Record<string, unknown> },
+): AwaitingConfirmation {
+  const result = body as AwaitingConfirmation;
+  assert.deepEqual(Object.keys(result).sort(), ["session", "user"], JSON.stringify(body));
+  assert.deepEqual(Object.keys(result.user).sort(), ["created_at", "email", "id", "user_metadata"]);
+  assert.match(result.user.id, UUID);
+  assert.equal(result.user.email, expected.email);
+  for (const [key, value] of Object.entries(expected.metadata ?? {})) {
+    assert.deepEqual(result.user.user_metadata[key], value, `user_metadata.${key}`);
+  }
+  assert.ok(!Number.isNaN(Date.parse(result.user.created_at)), "created_at is a date");
+  assert.equal(result.session, null, "no session before the email is confirmed");
   return result;
 }
 

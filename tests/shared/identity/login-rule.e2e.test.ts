@@ -88,14 +88,18 @@ async function setConfig(stack: IdentityStack, config: Config, email: string): P
   assert.ok(stored.ok, "flags stored");
 }
 
-/** A confirmed Supabase user with password P1, copied to Better Auth as the batch copies it. */
+/**
+ * A confirmed Supabase user with password P1 — signed up and confirmed through the mail's token,
+ * as a user does on hosted Supabase — copied to Better Auth as the batch copies it.
+ */
 async function createUser(stack: IdentityStack, email: string): Promise<string> {
-  const { data, error } = await stack.admin.auth.admin.createUser({
-    email,
-    password: P1,
-    email_confirm: true,
-  });
+  const { data, error } = await stack.anon.auth.signUp({ email, password: P1 });
   assert.equal(error, null);
+  assert.equal(data.session, null, "Confirm email is on");
+  const tokenHash = stack.mailbox.latest(email)?.tokenHash;
+  assert.ok(tokenHash, "a confirmation mail");
+  const confirmed = await stack.anon.auth.verifyOtp({ type: "signup", token_hash: tokenHash });
+  assert.equal(confirmed.error, null);
   const id = data.user!.id;
   await copyToBetterAuth(stack.db, id);
   return id;

@@ -5,6 +5,9 @@
  * all on ONE database (PGlite or PostgreSQL 15) — the dev server's wiring (devServerEnv, the app
  * container over the shared SqlClient, the functions gateway), so one process serves the whole
  * matrix and routing is changed through runtime_flags (FLAGS_CACHE_TTL_MS=0).
+ * Auth runs the hosted profile ("Confirm email" on; mails land in `mailbox`) without GoTrue's
+ * per-IP limits: every request of the matrix comes from this one process, and those limits have
+ * their own tests (tests/local/standin/auth/hosted-profile.test.ts, login rate-limit e2e).
  */
 import { Hono } from "hono";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
@@ -15,6 +18,7 @@ import type { Container } from "../../../shared/di/container.ts";
 import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { RuntimeFlagsStore } from "../../../shared/flags/store.ts";
 import { createAuthApi } from "../../../local/standin/auth/app.ts";
+import { Mailbox } from "../../../local/standin/auth/confirmation.ts";
 import { devServerEnv } from "../../../local/standin/dev-server.ts";
 import {
   FunctionsGateway,
@@ -37,6 +41,10 @@ export interface IdentityStack {
   readonly url: string;
   /** supabase-js with the service-role key: the Supabase dashboard / admin API. */
   readonly admin: SupabaseClient;
+  /** supabase-js with the anon key, straight to Auth: what a user's app calls. */
+  readonly anon: SupabaseClient;
+  /** The confirmation mails Auth sent. */
+  readonly mailbox: Mailbox;
   readonly flags: RuntimeFlagsStore;
   readonly apps: readonly ModeApp[];
   setAuthDown(down: boolean): void;
@@ -67,7 +75,15 @@ export async function startIdentityStack(provider: Provider): Promise<IdentitySt
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
   let authDown = false;
-  const auth = createAuthApi({ sql: db, keys, issuer: `${url}/auth/v1` });
+  const mailbox = new Mailbox();
+  const auth = createAuthApi({
+    sql: db,
+    keys,
+    issuer: `${url}/auth/v1`,
+    profile: "hosted",
+    rateLimits: null,
+    mailbox,
+  });
   app.all("/auth/v1/*", (c) => {
     if (authDown) return c.json({ code: 503, error_code: "unexpected_failure", msg: "down" }, 503);
     return auth.fetch(stripPrefix(c.req.raw, "/auth/v1"), c.env);
@@ -104,6 +120,8 @@ export async function startIdentityStack(provider: Provider): Promise<IdentitySt
     keys,
     url,
     admin: createClient(url, keys.serviceRoleKey, options),
+    anon: createClient(url, keys.anonKey, options),
+    mailbox,
     flags: new RuntimeFlagsStore(db),
     apps,
     setAuthDown: (down) => {

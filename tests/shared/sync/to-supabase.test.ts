@@ -84,6 +84,27 @@ for (const provider of ["pglite", "postgres"] as Provider[]) {
           },
         );
 
+        await t.step(
+          "Confirm email on: an unverified Better Auth user reaches Supabase unconfirmed",
+          async () => {
+            // registerSync passes "the project autoconfirms" (GoTrue's /settings): here, no.
+            const sync = stack.syncWith({
+              toSupabase: { confirmUnverified: () => Promise.resolve(false) },
+            });
+            const { id, address } = await signUpOnBetterAuth(stack, "ba-unverified");
+            const report = await sync.apply();
+            assert.equal(report.toSupabase!.failedUsers, 0);
+            const { data } = await stack.admin.auth.admin.getUserById(id);
+            assert.equal(data.user?.email, address);
+            assert.equal(data.user?.email_confirmed_at ?? null, null, "never confirmed by admin");
+            const { error } = await stack.anon.auth.signInWithPassword({
+              email: address,
+              password: PASSWORD,
+            });
+            assert.equal(error?.code, "email_not_confirmed");
+          },
+        );
+
         await t.step("a password change on Better Auth reaches Supabase", async () => {
           const { id, address } = await signUpOnBetterAuth(stack, "ba-password");
           await stack.identitySync.apply();

@@ -230,6 +230,7 @@ function byStep(exchanges: readonly Exchange[]): Map<string, Exchange> {
 Deno.test("coordinator over HTTP with a login-function token: 0 % and 100 % answer identically", async () => {
   const server = await startDevServer({
     port: 0,
+    profile: "hosted",
     dataDir: null,
     seedUsers: 5,
     cron: false,

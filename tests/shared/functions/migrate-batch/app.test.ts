@@ -7,6 +7,7 @@
  * original implementation.
  */
 import assert from "node:assert/strict";
+import { Mailbox } from "../../../../local/standin/auth/confirmation.ts";
 import { startDevServer } from "../../../../local/standin/dev-server.ts";
 import { RuntimeFlagsStore } from "../../../../shared/flags/store.ts";
 import {
@@ -14,6 +15,7 @@ import {
   assertMigrationHeaders,
   type AuthServer,
   callFunction,
+  clickConfirmationLink,
   declareMigrationComplete,
   GOOD_PASSWORD,
   uniqueEmail,
@@ -77,8 +79,11 @@ async function waitFor<T>(
 for (const path of ["abstracted", "original"] as const) {
   Deno.test(`migrate-batch over HTTP, ${path} path: cron migrates to done, old passwords log in, rollbacks work`, async (t) => {
     const runBody = path === "abstracted" ? {} : { engine: "per_user" };
+    const mailbox = new Mailbox();
     const server = await startDevServer({
       port: 0,
+      profile: "hosted",
+      auth: { mailbox },
       dataDir: null,
       seedUsers: SEEDED_USERS,
       // The cron's `{}` runs the set-based engine; the per-user one only when asked for.
@@ -97,7 +102,7 @@ for (const path of ["abstracted", "original"] as const) {
       },
     });
     const flags = new RuntimeFlagsStore(server.sql);
-    const auth = { server, url: server.url, flags } as unknown as AuthServer;
+    const auth = { server, url: server.url, flags, mailbox } as unknown as AuthServer;
     try {
       await t.step("without the service-role key nothing runs: 401", async () => {
         for (const key of [null, server.keys.anonKey, "not-a-key"]) {
@@ -133,6 +138,8 @@ for (const path of ["abstracted", "original"] as const) {
         });
         assert.equal(signup.status, 200, JSON.stringify(signup.body));
         nativeId = signup.body.user.id;
+        // "Confirm email" on: the user confirms through the mailed link before any login.
+        await clickConfirmationLink(auth, nativeEmail);
 
         const done = await waitFor("a completed migration", async () => {
           const status = await request(auth, "GET", "/status");

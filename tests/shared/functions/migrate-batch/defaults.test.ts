@@ -51,6 +51,7 @@ async function waitFor(what: string, probe: () => boolean): Promise<void> {
 Deno.test("migrate-batch with the platform env and the default rollout: POST {} runs the set-based engine", async () => {
   const server = await startDevServer({
     port: 0,
+    profile: "hosted",
     dataDir: null,
     seedUsers: SEEDED_USERS,
     cron: false,
@@ -98,6 +99,7 @@ Deno.test("migrate-batch with the platform env and the default rollout: POST {} 
 Deno.test("migrate-batch with DRY_RUN=true: the cron's calls plan and write no user; real runs and rollbacks are refused", async () => {
   const server = await startDevServer({
     port: 0,
+    profile: "hosted",
     dataDir: null,
     seedUsers: SEEDED_USERS,
     cron: { intervalMs: 100 },

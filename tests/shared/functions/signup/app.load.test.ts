@@ -9,17 +9,31 @@
  * machine 200 take over a minute. AUTH_E2E_SIGNUPS=200 runs the full size.
  * MIGRATION_FALLBACK_TIMEOUT is raised so that this machine's throughput is not mistaken for an
  * outage: what is checked here is consistency under concurrency, not latency.
+ * "Confirm email" is on (the hosted default): every signup answers without a session, and the
+ * contenders that lose the shared address get GoTrue's answers for a taken address — 200 with a
+ * look-alike user nobody holds, or 429 over_email_send_rate_limit when GoTrue re-sends the
+ * winner's confirmation within the minute — never a second user.
  */
 import assert from "node:assert/strict";
 import { AuthServiceToken } from "../../../../shared/auth/tokens.ts";
 import {
-  assertAuthContract,
+  assertAwaitingConfirmation,
   assertMigrationHeaders,
-  type AuthSuccess,
+  type AuthServer,
   callFunction,
   GOOD_PASSWORD,
+  idsByEmail,
   startAuthServer,
 } from "../auth-e2e-helpers.ts";
+
+async function idsOf(auth: AuthServer, id: string) {
+  const { rows } = await auth.server.sql.query<{ supabase: number; better_auth: number }>(
+    `SELECT (SELECT count(*) FROM auth.users WHERE id = $1::uuid)::int AS supabase,
+            (SELECT count(*) FROM "user" WHERE id = $1::uuid)::int AS better_auth`,
+    [id],
+  );
+  return { supabase: Number(rows[0]!.supabase), betterAuth: Number(rows[0]!.better_auth) };
+}
 
 const SIGNUPS = Number(Deno.env.get("AUTH_E2E_SIGNUPS") ?? 100);
 /** This many of the requests race for one shared address: exactly one may win. */
@@ -51,19 +65,30 @@ Deno.test(`signup over HTTP, dual_write: ${SIGNUPS} concurrent signups, no dupli
     await (await auth.server.container.get(AuthServiceToken)).drain();
 
     const created = new Map<string, string>();
-    let refused = 0;
+    const contestedAnswers: string[] = [];
+    let rateLimited = 0;
     for (const { email, result } of results) {
       assertMigrationHeaders(result.headers, "abstracted");
-      if (email === contested && result.status === 422) {
-        assert.equal(result.body.error.code, "user_already_exists");
-        refused++;
+      if (email === contested && result.status === 429) {
+        assert.equal(result.body.error.code, "rate_limited");
+        rateLimited++;
         continue;
       }
       assert.equal(result.status, 200, `${email}: ${JSON.stringify(result.body)}`);
-      const body: AuthSuccess = assertAuthContract(result.body, { email, metadata: { n: email } });
-      created.set(email, body.user.id);
+      const body = assertAwaitingConfirmation(result.body, { email, metadata: { n: email } });
+      if (email === contested) contestedAnswers.push(body.user.id);
+      else created.set(email, body.user.id);
     }
-    assert.equal(refused, CONTENDERS - 1, "one contender wins the shared address");
+    const winner = await idsByEmail(auth, contested);
+    assert.equal(winner.supabase.length, 1, "one user holds the shared address");
+    created.set(contested, winner.supabase[0]!);
+    // The winner gets its user; a loser gets either GoTrue's look-alike (an id nobody holds) or,
+    // when GoTrue re-sent the winner's mail for it, the stored user itself (signup.go).
+    assert.ok(contestedAnswers.includes(winner.supabase[0]!), "the winner is answered");
+    for (const id of contestedAnswers.filter((id) => id !== winner.supabase[0])) {
+      assert.deepEqual(await idsOf(auth, id), { supabase: 0, betterAuth: 0 }, "a look-alike");
+    }
+    assert.equal(contestedAnswers.length + rateLimited, CONTENDERS);
     assert.equal(created.size, SIGNUPS - CONTENDERS + 1);
 
     // Under saturation a Supabase write can outlive supabase-js's request bound and land after

@@ -1,7 +1,9 @@
 /**
  * The signup function end to end: real HTTP through the dev server, supabase-js as the client,
- * the Auth stand-in and Better Auth on one PGlite. Every MIGRATION_MODE × primary, with the
- * rollout at 100 % (abstracted: DualWriteAuthService) and at 0 % (original: supabase-js signUp).
+ * the Auth stand-in (hosted profile, "Confirm email" on) and Better Auth on one PGlite. Every
+ * MIGRATION_MODE × primary, with the rollout at 100 % (abstracted: DualWriteAuthService) and at
+ * 0 % (original: supabase-js signUp). A signup that writes Supabase answers without a session;
+ * the user confirms through the mail's link and then logs in (signUpConfirmed's steps).
  * MIGRATION_MODE seeds the signup function's migration stage (shared/cutover/stages.ts): from
  * dual_write on, the stage pins every signup to the abstracted path, so at 0 % too a signup is
  * written where the mode says (issue 14: before, dual_write reached nobody at 0 %).
@@ -9,13 +11,16 @@
 import assert from "node:assert/strict";
 import { DEFAULT_BETTER_AUTH_ISSUER } from "../../../../shared/auth/access-tokens.ts";
 import {
+  applySync,
   assertAuthContract,
+  assertAwaitingConfirmation,
   assertErrorCode,
   assertMigrationHeaders,
   assertStatusMatches,
   assertStoredIn,
   type AuthServer,
   callFunction,
+  clickConfirmationLink,
   DEMO,
   errorPaths,
   GOOD_PASSWORD,
@@ -39,6 +44,28 @@ async function invokeSignup(auth: AuthServer, body: Record<string, unknown>) {
   return { data, headers: response.headers };
 }
 
+/**
+ * The rest of the user's signup on hosted Supabase: the confirmation link, the sync appliers,
+ * then the login function on the path the rollout routes it to; its answer is checked against
+ * the signup's user (same id, same metadata) and returned.
+ */
+async function confirmAndLogIn(
+  auth: AuthServer,
+  pending: { user: { id: string } },
+  expected: { email: string; metadata?: Record<string, unknown> },
+) {
+  await clickConfirmationLink(auth, expected.email);
+  await applySync(auth);
+  const login = await callFunction(auth, "login", {
+    email: expected.email,
+    password: GOOD_PASSWORD,
+  });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const result = assertAuthContract(login.body, expected);
+  assert.equal(result.user.id, pending.user.id, "the user who signed up");
+  return result;
+}
+
 for (const setup of MODE_SETUPS) {
   Deno.test(`signup over HTTP, ${setup.label}: abstracted at 100 %, original at 0 %, one contract`, async (t) => {
     const auth = await startAuthServer(setup.env);
@@ -53,8 +80,14 @@ for (const setup of MODE_SETUPS) {
           metadata,
         });
         assertMigrationHeaders(headers, "abstracted");
-        const result = assertAuthContract(data, { email, metadata });
-        await assertStoredIn(auth, email, result.user.id, setup.writes);
+        // Written to Supabase: GoTrue's confirmation first (better_auth_only follows Better Auth's
+        // own configuration, which has none).
+        const result = setup.writes.supabase
+          ? await confirmAndLogIn(auth, assertAwaitingConfirmation(data, { email, metadata }), {
+            email,
+            metadata,
+          })
+          : assertAuthContract(data, { email, metadata });
         const status = await assertStatusMatches(auth, result.user.id, setup.writes);
         assert.equal(status.email, email);
         if (setup.mode === "dual_write") {
@@ -79,6 +112,7 @@ for (const setup of MODE_SETUPS) {
         async () => {
           await setRollout(auth, 0);
           const email = uniqueEmail("original");
+          const expected = { email, metadata: { plan: "pro" } };
           // supabase-js `options.data` travels as `data`: the function accepts that name too.
           const { data, headers } = await invokeSignup(auth, {
             email,
@@ -86,32 +120,43 @@ for (const setup of MODE_SETUPS) {
             data: { plan: "pro" },
           });
           assertMigrationHeaders(headers, pinned ? "abstracted" : "original");
-          const result = assertAuthContract(data, { email, metadata: { plan: "pro" } });
+          const writes = pinned ? setup.writes : SUPABASE_ONLY_WRITE;
+          // Written to Supabase: GoTrue's confirmation first, then the login at 0 %.
+          const result = writes.supabase
+            ? await confirmAndLogIn(auth, assertAwaitingConfirmation(data, expected), expected)
+            : assertAuthContract(data, expected);
           // Better Auth answers at 0 % only where it is the only system: in better_auth_primary
-          // a signup's primary is where the user's logins are routed (0 %: Supabase).
+          // a user's logins at 0 % are routed to Supabase.
           assert.equal(
             tokenIssuer(result.session.access_token),
             setup.mode === "better_auth_only" ? DEFAULT_BETTER_AUTH_ISSUER : `${auth.url}/auth/v1`,
           );
-          const writes = pinned ? setup.writes : SUPABASE_ONLY_WRITE;
           await assertStoredIn(auth, email, result.user.id, writes);
           await assertStatusMatches(auth, result.user.id, writes);
         },
       );
 
-      await t.step("duplicates and weak passwords: the same 422 on both paths", async () => {
+      await t.step("duplicates and weak passwords: GoTrue's answers on both paths", async () => {
         for (const rollout of [100, 0]) {
           await setRollout(auth, rollout);
           const path = rollout === 100 || pinned ? "abstracted" : "original";
           const email = uniqueEmail(`dup-${rollout}`);
           const first = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
           assert.equal(first.status, 200, JSON.stringify(first.body));
+          const answersAsGoTrue = path === "original" || setup.writes.supabase;
+          if (answersAsGoTrue) await clickConfirmationLink(auth, email);
           const before = await rowCounts(auth);
           const again = await callFunction(auth, "signup", {
             email: email.toUpperCase(),
             password: GOOD_PASSWORD,
           });
-          assertErrorCode(again, 422, "user_already_exists");
+          if (answersAsGoTrue) {
+            // "Confirm email" on: 200, a look-alike without a session (signup.go sanitizeUser).
+            const lookAlike = assertAwaitingConfirmation(again.body, { email });
+            assert.ok(!(await idsByEmail(auth, email)).supabase.includes(lookAlike.user.id));
+          } else {
+            assertErrorCode(again, 422, "user_already_exists");
+          }
           assertMigrationHeaders(again.headers, path);
           const weak = await callFunction(auth, "signup", {
             email: uniqueEmail("weak"),
@@ -303,7 +348,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
     });
 
     await t.step(
-      "a legacy Supabase user's email: 422, and no Better Auth copy is left",
+      "a legacy Supabase user's email: GoTrue's look-alike, and no Better Auth copy is left",
       async () => {
         await setRollout(auth, 100);
         const before = await rowCounts(auth);
@@ -311,7 +356,8 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
           email: DEMO.email,
           password: GOOD_PASSWORD,
         });
-        assertErrorCode(result, 422, "user_already_exists");
+        assert.equal(result.status, 200, JSON.stringify(result.body));
+        assertAwaitingConfirmation(result.body, { email: DEMO.email });
         assert.deepEqual(await rowCounts(auth), before);
         const ids = await idsByEmail(auth, DEMO.email);
         assert.equal(ids.supabase.length, 1);
@@ -333,7 +379,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
         const before = await rowCounts(auth);
         const signup = await callFunction(auth, "signup", { email, password, metadata });
         assert.equal(signup.status, 200, JSON.stringify(signup.body));
-        const result = assertAuthContract(signup.body, { email, metadata });
+        const result = assertAwaitingConfirmation(signup.body, { email, metadata });
         await assertStoredIn(auth, email, result.user.id, { supabase: true, betterAuth: true });
         const after = await rowCounts(auth);
         assert.equal(after["auth.users"], before["auth.users"]! + 1);
@@ -347,6 +393,8 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
           assert.deepEqual((stored.rows[0]!.supabase as Record<string, unknown>)[key], value);
           assert.deepEqual((stored.rows[0]!.better_auth as Record<string, unknown>)[key], value);
         }
+        await clickConfirmationLink(auth, email);
+        await applySync(auth);
         const login = await callFunction(auth, "login", { email, password });
         assert.equal(login.status, 200, "the stored password is the one sent, byte for byte");
       },
