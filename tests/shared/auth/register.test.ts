@@ -30,6 +30,9 @@ Deno.test("registerAuth wires the dual-write service, token verification and rec
     MIGRATION_MODE: "dual_write",
     USE_BETTER_AUTH: "true",
     MIGRATION_VALIDATION: "true",
+    // The seeded stage is better_auth_primary; within it the rollout decides who is on Better
+    // Auth, and a signup's primary is where that user's logins go (shared/cutover/stages.ts).
+    MIGRATION_ROLLOUT_PERCENTAGE: "100",
   });
   const container = registerAuth(createAppContainer(config, { sql: db }), {
     supabaseJwtSecret: keys.jwtSecret,
@@ -43,7 +46,7 @@ Deno.test("registerAuth wires the dual-write service, token verification and rec
     assert.ok(signup.ok, JSON.stringify(!signup.ok && signup.error.toBody()));
     const verifier = await container.get(AccessTokenVerifierToken);
     const verified = await verifyAccessToken(signup.value.session!.access_token, verifier);
-    assert.equal(verified.system, "better_auth", "USE_BETTER_AUTH=true: Better Auth answered");
+    assert.equal(verified.system, "better_auth", "better_auth_primary at 100 %: Better Auth answered");
     assert.equal(verified.userId, signup.value.user.id);
 
     const login = await service.signIn({ email: address, password: PASSWORD });

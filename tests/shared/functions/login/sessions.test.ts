@@ -16,6 +16,7 @@ import {
   type AuthServer,
   callCoordinator,
   callFunction,
+  clickConfirmationLink,
   GOOD_PASSWORD,
   nextClientIp,
   setRollout,
@@ -43,9 +44,11 @@ function authClient(auth: AuthServer): GoTrueClient {
   });
 }
 
+/** Signs up with "Confirm email" on (the hosted default) and clicks the mailed link. */
 async function signUp(auth: AuthServer, email: string): Promise<string> {
   const signup = await callFunction(auth, "signup", { email, password: GOOD_PASSWORD });
   assert.equal(signup.status, 200, JSON.stringify(signup.body));
+  await clickConfirmationLink(auth, email);
   return signup.body.user.id as string;
 }
 
