@@ -9,8 +9,9 @@
  *   version echoed in the response header;
  * - absent or older (curl): `{ code: <status>, error_code, msg }`.
  * OAuth-style errors (`refresh_token required`) are `{ error, error_description }` in both
- * (errors.go OAuthError). Codes: internal/api/apierrors/errorcode.go. The local stand-in copies
- * the same rules (local/standin/auth/errors.ts); shared/ cannot import it, hence this copy.
+ * (errors.go OAuthError). Codes: internal/api/apierrors/errorcode.go. The local stand-in's GoTrue
+ * answers through the same code (local/standin/auth/errors.ts imports it; shared/ never imports
+ * local/).
  */
 import type { AuthError } from "../auth/errors.ts";
 
@@ -18,18 +19,30 @@ export const API_VERSION_HEADER = "X-Supabase-Api-Version";
 const API_VERSION_2024_01_01 = "2024-01-01";
 const API_VERSION_PATTERN = /^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/;
 
+/** GoTrue's error codes used by the session surface and the local stand-in. */
 export type GoTrueErrorCode =
   | "bad_json"
   | "bad_jwt"
+  | "email_exists"
   | "email_not_confirmed"
+  | "email_provider_disabled"
   | "invalid_credentials"
   | "no_authorization"
+  | "not_admin"
+  | "not_found"
+  | "otp_expired"
+  | "over_email_send_rate_limit"
   | "over_request_rate_limit"
+  | "phone_exists"
+  | "phone_not_confirmed"
+  | "phone_provider_disabled"
   | "refresh_token_already_used"
   | "refresh_token_not_found"
+  | "request_entity_too_large"
   | "session_expired"
   | "session_not_found"
   | "unexpected_failure"
+  | "user_already_exists"
   | "user_banned"
   | "user_not_found"
   | "validation_failed"
@@ -80,23 +93,32 @@ export function apiVersionHeaders(requested: string | null | undefined): Record<
   return usesModernErrorFormat(requested) ? { [API_VERSION_HEADER]: API_VERSION_2024_01_01 } : {};
 }
 
+/** Serialises an error the way GoTrue's HandleResponseError does. */
+export function gotrueErrorBody(
+  error: GoTrueError | OAuthStyleError,
+  requested: string | null | undefined,
+): { status: number; body: Record<string, unknown> } {
+  if (error instanceof OAuthStyleError) {
+    return { status: 400, body: { error: error.error, error_description: error.description } };
+  }
+  const body = usesModernErrorFormat(requested)
+    ? { code: error.errorCode, message: error.message, ...error.extra }
+    : { code: error.status, error_code: error.errorCode, msg: error.message, ...error.extra };
+  return { status: error.status, body };
+}
+
 /** The response GoTrue's HandleResponseError writes for `error`. */
 export function gotrueErrorResponse(
   error: GoTrueError | OAuthStyleError,
   request: Request,
 ): Response {
   const requested = request.headers.get(API_VERSION_HEADER);
-  const headers = { ...apiVersionHeaders(requested) };
-  if (error instanceof OAuthStyleError) {
-    return Response.json({ error: error.error, error_description: error.description }, {
-      status: 400,
-      headers,
-    });
-  }
-  const body = usesModernErrorFormat(requested)
-    ? { code: error.errorCode, message: error.message, ...error.extra }
-    : { code: error.status, error_code: error.errorCode, msg: error.message, ...error.extra };
-  return Response.json(body, { status: error.status, headers: { ...headers, ...error.headers } });
+  const { status, body } = gotrueErrorBody(error, requested);
+  const extraHeaders = error instanceof GoTrueError ? error.headers : undefined;
+  return Response.json(body, {
+    status,
+    headers: { ...apiVersionHeaders(requested), ...extraHeaders },
+  });
 }
 
 /**
