@@ -20,6 +20,8 @@
 --      migration_id). Deleting migrations is rare (nothing in the product deletes one; the
 --      rollback marks it rolled_back and removes its migrated_users rows, after which a delete
 --      succeeds, as before).
+--    An AFTER TRUNCATE trigger on migration_states refuses emptying it while rows name a
+--    migration (TRUNCATE fires no row triggers).
 --    Concurrency, READ COMMITTED: if the insert runs first, its FOR KEY SHARE makes the DELETE
 --    wait on the row, and the delete trigger's query (a fresh snapshot) then sees the committed
 --    rows and refuses; if the DELETE runs first, the insert's FOR KEY SHARE waits for it, finds
@@ -86,5 +88,25 @@ DROP TRIGGER IF EXISTS migration_states_restrict_tracked ON migration_states;
 CREATE TRIGGER migration_states_restrict_tracked
   BEFORE DELETE OR UPDATE OF id ON migration_states
   FOR EACH ROW EXECUTE FUNCTION migration_states_restrict_tracked();
+
+-- TRUNCATE fires no row trigger: as the constraint did, refuse emptying migration_states while
+-- migrated_users rows still name a migration. AFTER, so one TRUNCATE of both tables (the tests'
+-- reset) passes: its AFTER triggers run once every table in it has been emptied.
+CREATE OR REPLACE FUNCTION migration_states_restrict_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM migrated_users WHERE migration_id IS NOT NULL) THEN
+    RAISE EXCEPTION 'cannot truncate "migration_states": "migrated_users" rows still name a migration'
+      USING ERRCODE = 'foreign_key_violation',
+            HINT = 'Truncate table "migrated_users" at the same time.';
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS migration_states_restrict_truncate ON migration_states;
+CREATE TRIGGER migration_states_restrict_truncate
+  AFTER TRUNCATE ON migration_states
+  FOR EACH STATEMENT EXECUTE FUNCTION migration_states_restrict_truncate();
 
 DROP INDEX IF EXISTS user_migration_status_email_idx;

@@ -94,6 +94,16 @@ for (const provider of sqlProviders()) {
       await db.query("UPDATE migration_states SET processed_count = 2 WHERE id = 'm1'");
       // A migration nobody references goes, as before.
       await db.query("DELETE FROM migration_states WHERE id = 'm2'");
+      // Emptying the migrations alone is refused; with the tracking rows in one TRUNCATE it is not.
+      assert.equal(await sqlState(db.exec("TRUNCATE migration_states CASCADE")), "23503");
+      const undone = new Error("undo the truncation");
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.exec("TRUNCATE migration_states, migrated_users CASCADE");
+          throw undone;
+        }),
+        (error) => error === undone,
+      );
       const rolledBack = await rollbackMigration(db, "m1", { budgetMs: 60_000, clock: Date.now });
       assert.equal(rolledBack.removed, 2);
       assert.equal(rolledBack.done, true);
