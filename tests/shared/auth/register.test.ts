@@ -46,7 +46,11 @@ Deno.test("registerAuth wires the dual-write service, token verification and rec
     assert.ok(signup.ok, JSON.stringify(!signup.ok && signup.error.toBody()));
     const verifier = await container.get(AccessTokenVerifierToken);
     const verified = await verifyAccessToken(signup.value.session!.access_token, verifier);
-    assert.equal(verified.system, "better_auth", "better_auth_primary at 100 %: Better Auth answered");
+    assert.equal(
+      verified.system,
+      "better_auth",
+      "better_auth_primary at 100 %: Better Auth answered",
+    );
     assert.equal(verified.userId, signup.value.user.id);
 
     const login = await service.signIn({ email: address, password: PASSWORD });
