@@ -5,15 +5,8 @@
  * sb_secret_ keys the way Supabase's does — exercised through supabase-js where a client would.
  */
 import assert from "node:assert/strict";
-import { Hono } from "hono";
 import { createClient } from "@supabase/supabase-js";
-import { createAuthApi } from "../../../local/standin/auth/app.ts";
-import {
-  createStandinKeys,
-  importSigningKey,
-  type StandinKeys,
-} from "../../../local/standin/keys.ts";
-import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
+import { importSigningKey } from "../../../local/standin/keys.ts";
 import type { StandinProfile } from "../../../local/standin/profile.ts";
 import {
   decodeJwt,
@@ -22,62 +15,27 @@ import {
   signEs256,
   signHs256,
 } from "../../../shared/auth/jwt.ts";
-import type { SqlClient } from "../../../shared/db/sql-client.ts";
-import { openDatabase, type Provider } from "../../shared/auth/harness.ts";
+import type { Provider } from "../../shared/auth/harness.ts";
+import {
+  type ProjectStack as Project,
+  startProjectStack,
+} from "../../shared/functions/project-stack.ts";
 import { TEST_DATABASE_URL } from "../../helpers/db.ts";
 
 const PASSWORD = "correct-horse-battery";
 const options = { auth: { persistSession: false, autoRefreshToken: false } };
 
-interface Project {
-  readonly url: string;
-  readonly keys: StandinKeys;
-  readonly db: SqlClient;
-  close(): Promise<void>;
-}
-
-function stripPrefix(request: Request, prefix: string): Request {
-  const url = new URL(request.url);
-  url.pathname = url.pathname.slice(prefix.length) || "/";
-  return new Request(url, request);
-}
-
+/** The project with a table of its own behind RLS on auth.uid(). */
 async function startProject(provider: Provider, profile: StandinProfile): Promise<Project> {
-  const db = await openDatabase(provider);
-  await db.exec(`
+  const project = await startProjectStack(provider, { profile });
+  await project.db.exec(`
     CREATE TABLE public.diary (id serial PRIMARY KEY, user_id uuid NOT NULL, body text NOT NULL);
     ALTER TABLE public.diary ENABLE ROW LEVEL SECURITY;
     CREATE POLICY own ON public.diary FOR SELECT TO authenticated USING (user_id = auth.uid());
     GRANT SELECT ON public.diary TO authenticated;
     GRANT ALL ON public.diary TO service_role;
   `);
-  const keys = await createStandinKeys();
-  const app = new Hono();
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request, info) => app.fetch(request, info),
-  );
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  const auth = createAuthApi({
-    sql: db,
-    keys,
-    issuer: `${url}/auth/v1`,
-    profile,
-    autoconfirm: true,
-    rateLimits: null,
-  });
-  const rest = createRestApi({ sql: db, jwtSecret: keys.jwtSecret, keys, basePath: "", profile });
-  app.all("/auth/v1/*", (c) => auth.fetch(stripPrefix(c.req.raw, "/auth/v1"), c.env));
-  app.all("/rest/v1/*", (c) => rest.fetch(stripPrefix(c.req.raw, "/rest/v1"), c.env));
-  return {
-    url,
-    keys,
-    db,
-    async close() {
-      await server.shutdown();
-      await db.close();
-    },
-  };
+  return project;
 }
 
 async function newUser(project: Project, email: string): Promise<{ id: string; token: string }> {

@@ -1,8 +1,8 @@
 /**
- * One hosted-profile Supabase project on a database of the test's choosing (PGlite or
- * PostgreSQL 15): the Auth and REST stand-ins, the functions deployed under `/<name>/functions/v1`
- * with the dev server's wiring (each deployment its own container and env), and the demo table
- * public.notes. The dev server itself runs on PGlite only; this is its wiring on either database,
+ * One Supabase project on a database of the test's choosing (PGlite or PostgreSQL 15), hosted
+ * profile unless asked otherwise: the Auth and REST stand-ins, the functions deployed under
+ * `/<name>/functions/v1` with the dev server's wiring (each deployment its own container and
+ * env), and the demo table public.notes. The dev server itself runs on PGlite only; this is its wiring on either database,
  * for the stories that must pass on both (notes-rls.test.ts, login/cutover-rls.test.ts).
  */
 import { Hono } from "hono";
@@ -18,6 +18,7 @@ import {
 } from "../../../local/standin/functions-gateway.ts";
 import { createStandinKeys, type StandinKeys } from "../../../local/standin/keys.ts";
 import { createRestApi } from "../../../local/standin/rest/rest-api.ts";
+import type { StandinProfile } from "../../../local/standin/profile.ts";
 import { createNotesTable } from "../../../local/standin/seed-notes.ts";
 import { openDatabase, type Provider } from "../auth/harness.ts";
 
@@ -36,7 +37,10 @@ function stripPrefix(request: Request, prefix: string): Request {
   return new Request(url, request);
 }
 
-export async function startProjectStack(provider: Provider): Promise<ProjectStack> {
+export async function startProjectStack(
+  provider: Provider,
+  { profile = "hosted" }: { readonly profile?: StandinProfile } = {},
+): Promise<ProjectStack> {
   const db = await openDatabase(provider);
   await createNotesTable(db);
   const keys = await createStandinKeys();
@@ -51,7 +55,7 @@ export async function startProjectStack(provider: Provider): Promise<ProjectStac
     sql: db,
     keys,
     issuer: `${url}/auth/v1`,
-    profile: "hosted",
+    profile,
     // Confirmation has its own stories (tests/shared/functions/signup); these are about tokens.
     autoconfirm: true,
     rateLimits: null,
@@ -62,30 +66,30 @@ export async function startProjectStack(provider: Provider): Promise<ProjectStac
     jwtSecret: keys.jwtSecret,
     keys,
     basePath: "",
-    profile: "hosted",
+    profile,
   });
   app.all("/auth/v1/*", (c) => auth.fetch(stripPrefix(c.req.raw, "/auth/v1"), c.env));
   app.all("/rest/v1/*", (c) => rest.fetch(stripPrefix(c.req.raw, "/rest/v1"), c.env));
-  const registry = await loadFunctionRegistry();
   return {
     url,
     keys,
     db,
-    deploy(name, extra) {
+    async deploy(name, extra) {
       const env = devServerEnv(url, keys, null, {
         FLAGS_CACHE_TTL_MS: "0",
         LOG_LEVEL: "silent",
         ...extra,
-      }, "hosted") as Record<string, string | undefined>;
+      }, profile) as Record<string, string | undefined>;
       for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key];
       const container = createAppContainer(loadConfig(env), { sql: db });
       containers.push(container);
+      const registry = await loadFunctionRegistry();
       const functions = new FunctionsGateway({ registry, container, log: () => {} });
       app.all(
         `/${name}/functions/v1/*`,
         (c) => functions.handle(stripPrefix(c.req.raw, `/${name}`)),
       );
-      return Promise.resolve(container);
+      return container;
     },
     async close() {
       for (const container of containers) await container.dispose();
