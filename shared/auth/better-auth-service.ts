@@ -51,6 +51,7 @@ import type {
   SignUpInput,
   StoredUser,
 } from "./types.ts";
+import { isUuid } from "../uuid.ts";
 
 export interface BetterAuthServiceSettings {
   readonly auth: BetterAuthInstance;
@@ -83,8 +84,6 @@ export interface RefreshedSession {
   readonly user: StoredUser;
   readonly session: NonNullable<AuthResult["session"]>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Better Auth's required `name`, from the metadata Supabase apps usually keep it in. */
 export function displayNameOf(metadata: JsonObject | undefined): string {
@@ -161,7 +160,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   ): Promise<AuthOutcome<AuthResult>> {
     const weak = checkNewPassword(input.password, this.settings.passwordPolicy);
     if (weak) return err(weak);
-    if (input.id !== undefined && !UUID.test(input.id)) {
+    if (input.id !== undefined && !isUuid(input.id)) {
       return err(validationFailed([{ path: "id", message: "User id must be a UUID" }]));
     }
     if (options.claimCommit && !options.claimCommit()) {
@@ -390,7 +389,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   }
 
   async #sessionAlive(sessionId: string | null): Promise<boolean> {
-    if (!sessionId || !UUID.test(sessionId)) return false;
+    if (!sessionId || !isUuid(sessionId)) return false;
     const { rows } = await this.settings.db.query(
       `SELECT 1 FROM "session" WHERE id = $1::uuid AND "expiresAt" > now()`,
       [sessionId],
@@ -480,7 +479,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   // ---- AuthUserDirectory -------------------------------------------------------------------
 
   async findUserById(id: string): Promise<StoredUser | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     return await this.#selectUser(`u.id = $1::uuid`, id);
   }
 
@@ -507,7 +506,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
    * its missing credential account); the email under another id answers "conflict".
    */
   async importUser(user: StoredUser): Promise<"created" | "exists" | "conflict"> {
-    if (!UUID.test(user.id)) throw new Error("importUser needs a UUID id");
+    if (!isUuid(user.id)) throw new Error("importUser needs a UUID id");
     const hash = user.passwordHash && hashKind(user.passwordHash) ? user.passwordHash : null;
     return await this.settings.db.transaction(async (tx) => {
       const inserted = await tx.query(
@@ -544,7 +543,7 @@ export class BetterAuthService implements IAuthService, AuthUserDirectory {
   }
 
   async deleteUser(id: string): Promise<boolean> {
-    if (!UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const { rowCount } = await this.settings.db.query(`DELETE FROM "user" WHERE id = $1::uuid`, [
       id,
     ]);

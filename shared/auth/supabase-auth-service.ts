@@ -54,6 +54,7 @@ import type {
   SignUpInput,
   StoredUser,
 } from "./types.ts";
+import { isUuid } from "../uuid.ts";
 
 export interface SupabaseAuthSettings {
   /** SUPABASE_URL (the stand-in's URL locally). */
@@ -146,8 +147,6 @@ function sessionView(session: Session | null): AuthResult["session"] {
     expires_at: session.expires_at ?? Math.floor(Date.now() / 1000) + session.expires_in,
   };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   readonly system = "supabase" as const;
@@ -304,7 +303,7 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   // ---- AuthUserDirectory -------------------------------------------------------------------
 
   async findUserById(id: string): Promise<StoredUser | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     if (this.settings.sql) return await this.#selectUser("id = $1::uuid", id);
     const { data, error } = await this.#requireAdmin().auth.admin.getUserById(id);
     if (error) {
@@ -368,7 +367,7 @@ export class SupabaseAuthService implements IAuthService, AuthUserDirectory {
   }
 
   async deleteUser(id: string): Promise<boolean> {
-    if (!UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const { error } = await this.#requireAdmin().auth.admin.deleteUser(id);
     if (!error) return true;
     if (error.status === 404) return false;

@@ -14,18 +14,16 @@ import {
   STRATEGIES,
   type Strategy,
 } from "./types.ts";
+import { isUuid, UUID_PATTERN } from "../uuid.ts";
 
 /**
  * Canonical 8-4-4-4-12 hex, any version: PostgreSQL accepts every such value (zod's uuid() would
  * reject ids without RFC variant bits), and lower-casing keeps comparisons exact.
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function isUuid(value: unknown): value is string {
-  return typeof value === "string" && UUID.test(value);
-}
-
-const uuid = z.string().regex(UUID, "must be a UUID").transform((value) => value.toLowerCase());
+const uuid = z.string().regex(UUID_PATTERN, "must be a UUID").transform((value) =>
+  value.toLowerCase()
+);
 
 const capability = z.string().trim().min(1, "must not be empty").max(100);
 const capabilityList = z.array(capability).max(100);

@@ -13,6 +13,7 @@
  * to a client.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { isUuid } from "../uuid.ts";
 
 export interface IdentityState {
   readonly id: string;
@@ -31,13 +32,11 @@ export interface PendingChanges {
   readonly toSupabase: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 type Key = { readonly email: string } | { readonly id: string };
 
 /** `emailMatch` must be able to use the table's email index (see the readers). */
 function where(key: Key, idColumn: string, emailMatch: string): [string, string] | null {
-  if ("id" in key) return UUID.test(key.id) ? [`${idColumn} = $1::uuid`, key.id] : null;
+  if ("id" in key) return isUuid(key.id) ? [`${idColumn} = $1::uuid`, key.id] : null;
   return [emailMatch, key.email];
 }
 
@@ -141,7 +140,7 @@ export async function readPending(
     betterAuth: false,
   },
 ): Promise<PendingChanges> {
-  const ids = [...new Set(userIds.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))];
+  const ids = [...new Set(userIds.filter((id) => isUuid(id)).map((id) => id.toLowerCase()))];
   if (ids.length === 0) return { toBetterAuth: 0, toSupabase: 0 };
   const { rows } = await db.query<{ to_better_auth: number; to_supabase: number }>(
     `SELECT count(*) FILTER (WHERE direction = 'to_better_auth'

@@ -6,6 +6,7 @@
  * credential account, and the newest session for last_sign_in_at. The password hash is never read.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { isUuid } from "../uuid.ts";
 
 type Json = Record<string, unknown>;
 
@@ -31,11 +32,9 @@ const asJson = (value: Json | string | null): Json =>
 const iso = (value: Date | string | null | undefined) =>
   value === null || value === undefined ? undefined : new Date(value).toISOString();
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** GoTrue's user JSON for the Better Auth user `id`, or null when there is none. */
 export async function betterAuthUserJson(db: SqlClient, id: string): Promise<Json | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const { rows } = await db.query<UserRow>(
     `SELECT u.id::text AS id, u.email, u."emailVerified", u."createdAt", u."updatedAt",
             u."userMetadata", u."appMetadata", u.role, u."isAnonymous", u."phoneNumber",

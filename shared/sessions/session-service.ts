@@ -51,6 +51,7 @@ import {
 } from "./gotrue-errors.ts";
 import { betterAuthUserJson } from "./gotrue-user.ts";
 import { REFUSAL_MESSAGES } from "./refresh-tokens.ts";
+import { isUuid } from "../uuid.ts";
 
 type Json = Record<string, unknown>;
 export type LogoutScope = "global" | "local" | "others";
@@ -388,8 +389,7 @@ export class SessionService {
   async #requireBetterAuthSession(sessionId: string | null): Promise<void> {
     const db = this.deps.betterAuthDb;
     if (!db) throw badJwt("Better Auth tokens are not accepted here");
-    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-    if (!sessionId || !UUID.test(sessionId)) {
+    if (!sessionId || !isUuid(sessionId)) {
       throw forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID");
     }
     const { rows } = await db.query(

@@ -131,11 +131,7 @@ export function isValidEmailFormat(email: string): boolean {
   return email.length <= 255 && EMAIL_FORMAT.test(email);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+export { isUuid } from "../../../shared/uuid.ts";
 
 const GO_DURATION_UNITS: Record<string, number> = {
   ns: 1e-6,
