@@ -11,9 +11,7 @@ import { startDevServer } from "../../../local/standin/dev-server.ts";
 import { startDashboardProxy } from "../../../local/ops-dashboard/server.ts";
 import { runDashboardCommand } from "../../../local/ops-dashboard/cli.ts";
 import { flagPercentage } from "../../shared/ops/helpers.ts";
-
-const BROWSER = "/usr/bin/chromium-headless-shell";
-const browserPresent = await Deno.stat(BROWSER).then(() => true, () => false);
+import { BROWSER, browserPresent } from "../../shared/ops/dashboard/browser.ts";
 
 /** Supabase's gateway without a custom domain: GET text/html is served as text/plain. */
 function hostedGateway(upstream: string): { url: string; close(): Promise<void> } {

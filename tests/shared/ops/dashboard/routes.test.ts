@@ -6,7 +6,7 @@
  * itself. Skipped (ignored) only when the browser binary is absent.
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import { chromium } from "playwright-core";
 import { loadConfig } from "../../../../shared/config/env.ts";
 import type { SqlClient } from "../../../../shared/db/sql-client.ts";
 import {
@@ -19,28 +19,11 @@ import { createOpsApp } from "../../../../shared/ops/app.ts";
 import { createOpsServices } from "../../../../shared/ops/services.ts";
 import { Hono } from "hono";
 import { sqlProviders } from "../../../helpers/db.ts";
+import { BROWSER, browserPresent, text, waitForText } from "./browser.ts";
 import { flagPercentage, simulateTraffic } from "../helpers.ts";
 import { seedDashboard } from "./fixtures.ts";
 
-const BROWSER = "/usr/bin/chromium-headless-shell";
-const browserPresent = await Deno.stat(BROWSER).then(() => true, () => false);
 const SERVICE_KEY = "sb_secret_dashboard_test_key_0123456789";
-
-async function text(page: Page, testId: string): Promise<string> {
-  return (await page.getByTestId(testId).first().textContent())?.trim() ?? "";
-}
-
-/** Polls an element's text until it equals `expected` (the page refreshes itself). */
-async function waitForText(page: Page, testId: string, expected: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    last = await text(page, testId);
-    if (last === expected) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`${testId}: expected "${expected}", still "${last}"`);
-}
 
 /** "12.5 %", "37.50 %", "120 ms", "42" → the number. */
 function num(value: string): number {

@@ -17,26 +17,10 @@ import { createLogger } from "../../../../shared/observability/logger.ts";
 import { createOpsApp } from "../../../../shared/ops/app.ts";
 import { createOpsServices } from "../../../../shared/ops/services.ts";
 import { sqlProviders } from "../../../helpers/db.ts";
+import { BROWSER, browserPresent, text, waitForText } from "./browser.ts";
 import { withAuthSchema } from "../../cutover/fixtures.ts";
 
-const BROWSER = "/usr/bin/chromium-headless-shell";
-const browserPresent = await Deno.stat(BROWSER).then(() => true, () => false);
 const SERVICE_KEY = "sb_secret_stages_dashboard_key_0123456789";
-
-async function text(page: Page, testId: string): Promise<string> {
-  return (await page.getByTestId(testId).first().textContent())?.trim() ?? "";
-}
-
-async function waitForText(page: Page, testId: string, expected: string, timeoutMs = 8000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    last = await text(page, testId);
-    if (last === expected) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`${testId}: expected "${expected}", still "${last}"`);
-}
 
 async function move(page: Page, fn: string, to: string, reason: string): Promise<string> {
   await page.getByTestId(`stage-${fn}-to`).selectOption(to);
@@ -99,12 +83,12 @@ for (const provider of sqlProviders()) {
           await move(page, "signup", "shadow", "start shadowing"),
           "Stage of signup moved.",
         );
-        await waitForText(page, "stage-signup", "shadow");
+        await waitForText(page, "stage-signup", "shadow", 8000);
         assert.equal(
           await move(page, "signup", "dual_write", "write both"),
           "Stage of signup moved.",
         );
-        await waitForText(page, "stage-signup", "dual_write");
+        await waitForText(page, "stage-signup", "dual_write", 8000);
         assert.equal(await text(page, "stage-signup-writes"), "both systems, same user id");
         const row = await readStageRow(db, "signup");
         assert.equal(row?.stage, "dual_write");
@@ -129,7 +113,7 @@ for (const provider of sqlProviders()) {
           await move(page, "signup", "supabase_only", "roll back"),
           "Stage of signup moved.",
         );
-        await waitForText(page, "stage-signup", "supabase_only");
+        await waitForText(page, "stage-signup", "supabase_only", 8000);
         const audit = await stages.audit("signup");
         assert.deepEqual(
           audit.map((r) => `${r.from}→${r.to} ${r.outcome}`).reverse(),
