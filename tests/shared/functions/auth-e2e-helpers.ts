@@ -132,6 +132,22 @@ export async function startAuthServer(
 }
 
 /**
+ * Serves signups through the original path at rollout 0 % (`supabase_only`: the signup stage set
+ * directly) or gives the stage back to the env seed (null). From dual_write on, the stage pins
+ * every signup to the abstracted path (shared/cutover/stages.ts), so a test of the original
+ * signup needs this.
+ */
+export async function setSignupStage(auth: AuthServer, stage: "supabase_only" | null) {
+  await auth.server.sql.query(`DELETE FROM migration_stages WHERE function_name = 'signup'`);
+  if (stage) {
+    await auth.server.sql.query(
+      `INSERT INTO migration_stages (function_name, stage) VALUES ('signup', $1)`,
+      [stage],
+    );
+  }
+}
+
+/**
  * The user opens the newest confirmation mail sent to `email` and clicks its link: GET
  * /auth/v1/verify, 303 to the site with a session in the fragment (supabase/auth verify.go).
  */

@@ -30,6 +30,7 @@ import {
   MODE_SETUPS,
   rowCounts,
   setRollout,
+  setSignupStage,
   startAuthServer,
   uniqueEmail,
 } from "../auth-e2e-helpers.ts";
@@ -79,12 +80,7 @@ for (const setup of MODE_SETUPS.filter((s) => s.mode !== "better_auth_only")) {
       for (const { rollout, path } of PATHS) {
         // The dual_write stage pins every signup to the abstracted path; the original serves
         // signups in the supabase_only stage (shared/cutover/stages.ts).
-        await auth.server.sql.query(`DELETE FROM migration_stages WHERE function_name = 'signup'`);
-        if (path === "original") {
-          await auth.server.sql.query(
-            `INSERT INTO migration_stages (function_name, stage) VALUES ('signup', 'supabase_only')`,
-          );
-        }
+        await setSignupStage(auth, path === "original" ? "supabase_only" : null);
         const email = uniqueEmail(`confirm-${path}`);
         const metadata = { plan: "pro" };
         // The original writes Supabase only; the abstracted path writes where the mode says.

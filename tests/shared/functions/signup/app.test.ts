@@ -29,6 +29,7 @@ import {
   MODE_SETUPS,
   rowCounts,
   setRollout,
+  setSignupStage,
   startAuthServer,
   tokenIssuer,
   uniqueEmail,
@@ -322,11 +323,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
         await setRollout(auth, rollout);
         // The dual_write stage pins signups to the abstracted path: the original serves them at
         // 0 % in the supabase_only stage.
-        await auth.server.sql.query(
-          rollout === 0
-            ? `INSERT INTO migration_stages (function_name, stage) VALUES ('signup', 'supabase_only')`
-            : `DELETE FROM migration_stages WHERE function_name = 'signup'`,
-        );
+        await setSignupStage(auth, rollout === 0 ? "supabase_only" : null);
         for (const bad of badSignupInputs(maxRequestBytes)) {
           const before = await rowCounts(auth);
           const result = await callFunction(auth, "signup", bad.body);
@@ -339,7 +336,7 @@ Deno.test("signup over HTTP, dual_write: bad input is a 4xx naming the field and
       });
     }
 
-    await auth.server.sql.query(`DELETE FROM migration_stages WHERE function_name = 'signup'`);
+    await setSignupStage(auth, null);
     await t.step("a wrong type is named as such, not as missing", async () => {
       const result = await callFunction(auth, "signup", { email: 42, password: GOOD_PASSWORD });
       assert.deepEqual(result.body.error.details, [
