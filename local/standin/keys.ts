@@ -21,6 +21,7 @@ import {
   type PublicJwk,
   signEs256,
 } from "../../shared/auth/jwt.ts";
+import { hmacSha256 } from "../../shared/crypto/hmac.ts";
 
 /** The secret `supabase start` uses locally; only ever for the local stand-in. */
 export const DEFAULT_LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -71,16 +72,7 @@ export type JwtClaims = Record<string, unknown> & {
 const TEN_YEARS_S = 10 * 365 * 24 * 3600;
 
 async function opaqueKey(secret: string, label: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`standin/${label}`)),
-  );
+  const mac = await hmacSha256(secret, `standin/${label}`);
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   return [...mac.slice(0, 22)].map((byte) => alphabet[byte % alphabet.length]).join("");
 }

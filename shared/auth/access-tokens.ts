@@ -38,6 +38,7 @@ import {
   verifyWithJwks,
 } from "./jwt.ts";
 import type { AuthSessionView, AuthSystem, JsonObject } from "./types.ts";
+import { hmacSha256 } from "../crypto/hmac.ts";
 
 export const DEFAULT_BETTER_AUTH_ISSUER = "urn:edge-migrator:better-auth";
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
@@ -69,19 +70,8 @@ export function jwksOf(signing: Pick<AccessTokenSigning, "es256">): { keys: Publ
  * HMAC(BETTER_AUTH_SECRET, label), so the token key is never the Better Auth secret itself.
  */
 export async function deriveAccessTokenSecret(betterAuthSecret: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(betterAuthSecret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    key,
-    new TextEncoder().encode("edge-migrator/better-auth-access-token/v1"),
-  );
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const mac = await hmacSha256(betterAuthSecret, "edge-migrator/better-auth-access-token/v1");
+  return [...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 export interface TokenSubject {

@@ -25,6 +25,7 @@
  * PostgreSQL serialise and the loser gets the winner's token through the parent rule.
  */
 import type { SqlClient } from "../db/sql-client.ts";
+import { hmacSha256, hmacSha256Key } from "../crypto/hmac.ts";
 
 /** GoTrue's default GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL (internal/conf). */
 export const DEFAULT_REUSE_INTERVAL_SECONDS = 10;
@@ -107,36 +108,13 @@ export class RefreshTokenStore {
   constructor(private readonly settings: RefreshTokenStoreSettings) {
     this.#reuse = settings.reuseIntervalSeconds ?? DEFAULT_REUSE_INTERVAL_SECONDS;
     this.#ttl = settings.sessionTtlSeconds ?? 7 * 24 * 3600;
-    this.#keyPromise = (async () => {
-      const base = await crypto.subtle.importKey(
-        "raw",
-        new TextEncoder().encode(settings.secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign(
-        "HMAC",
-        base,
-        new TextEncoder().encode("edge-migrator/refresh-token-child/v1"),
-      );
-      return await crypto.subtle.importKey(
-        "raw",
-        derived,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-    })();
+    // A key of its own for deriving children, never the Better Auth secret itself.
+    this.#keyPromise = hmacSha256(settings.secret, "edge-migrator/refresh-token-child/v1")
+      .then(hmacSha256Key);
   }
 
   async #derive(parent: string, index: number): Promise<string> {
-    const mac = await crypto.subtle.sign(
-      "HMAC",
-      await this.#keyPromise,
-      new TextEncoder().encode(`${index}:${parent}`),
-    );
-    return base64url(new Uint8Array(mac));
+    return base64url(await hmacSha256(await this.#keyPromise, `${index}:${parent}`));
   }
 
   /** Opens the token family of a new Better Auth session; returns the first token. */
