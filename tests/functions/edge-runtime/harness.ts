@@ -121,13 +121,6 @@ export interface EdgeWorker {
   kill(): void;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /**
  * Spawns `functions/<name>/index.ts` under worker.ts with `env` (nothing else of ours leaks in)
  * and resolves once its listener is up.
@@ -137,7 +130,6 @@ export async function startEdgeWorker(
   env: Record<string, string>,
   options: { entry?: string; bootBoundMs?: number } = {},
 ): Promise<EdgeWorker> {
-  const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -149,7 +141,7 @@ export async function startEdgeWorker(
       options.entry ?? `functions/${name}/index.ts`,
     ],
     cwd: REPO_ROOT,
-    env: { ...baseEnv(), ...env, EDGE_HARNESS_PORT: String(port) },
+    env: { ...baseEnv(), ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -157,11 +149,16 @@ export async function startEdgeWorker(
   }).spawn();
   const output: string[] = [];
   let listeningAfterMs = NaN;
+  let port = 0;
   let onBooted: () => void = () => {};
   const booted = new Promise<void>((resolve) => (onBooted = resolve));
   const onLine = (line: string) => {
     if (!line.startsWith("edge-harness: ")) return;
-    if (line.includes('"event":"listening"')) listeningAfterMs = performance.now() - started;
+    if (line.includes('"event":"listening"')) {
+      listeningAfterMs = performance.now() - started;
+      // The worker binds a port the OS picks (worker.ts) and says which.
+      port = JSON.parse(line.slice("edge-harness: ".length)).port;
+    }
     // The entrypoint's top-level await finished: start-up did not throw after listening.
     if (line.includes('"event":"booted"')) onBooted();
   };

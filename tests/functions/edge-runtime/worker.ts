@@ -3,7 +3,9 @@
  * under the user-worker surface of Supabase's Edge Runtime, as read from supabase/edge-runtime:
  *
  * - `ext/runtime/js/http.js` `serve()`: `Deno.serve` ignores the caller's port/hostname (the
- *   runtime listens where it decides: here EDGE_HARNESS_PORT on 127.0.0.1), calls `onListen` with
+ *   runtime listens where it decides: here a free port on 127.0.0.1 the OS picks, reported to the
+ *   harness on the `listening` line — a port picked by the harness and freed first could be taken
+ *   by another process's connection before the worker binds it), calls `onListen` with
  *   its own `{hostname: "0.0.0.0", port: 9999}`, returns only `{finished, shutdown, ref, unref}`
  *   (no `addr`; `shutdown()` synchronous) and closes the listener itself on `drain`. The handler's
  *   `info.remoteAddr` is that same fixed address, and `request.signal` never aborts.
@@ -25,9 +27,8 @@
 import { pathToFileURL } from "node:url";
 
 const entry = Deno.args[0];
-const port = Number(Deno.env.get("EDGE_HARNESS_PORT"));
-if (!entry || !Number.isInteger(port) || port <= 0) {
-  console.error("usage: EDGE_HARNESS_PORT=N deno run ... worker.ts <entrypoint>");
+if (!entry) {
+  console.error("usage: deno run ... worker.ts <entrypoint>");
   Deno.exit(2);
 }
 
@@ -69,9 +70,9 @@ function edgeServe(arg1: unknown, arg2?: unknown) {
     : options.handler;
   if (!handler) throw new TypeError("A handler function must be provided.");
   const server = realServe({
-    port,
+    port: 0,
     hostname: "127.0.0.1",
-    onListen: () => report("listening", { port }),
+    onListen: ({ port }) => report("listening", { port }),
   }, async (request) => {
     if (new URL(request.url).pathname === "/__edge_harness/cpu") {
       const usage = realCpuUsage();
