@@ -4,7 +4,8 @@
  * migration (PROFILE_BATCH users per lease, default 5,000) through a SqlClient that times every
  * statement (grouped by its first words: round trips per batch and their time), then
  * EXPLAIN (ANALYZE, BUFFERS) one batch's write statement, rolled back (PROFILE_EXPLAIN=0 skips
- * it; PROFILE_PLAN_FILE=path writes the plan there instead of stdout).
+ * it; PROFILE_PLAN_FILE=path writes the plan there instead of stdout; PROFILE_EXPLAIN_AFTER=k
+ * explains the batch after k others, against a target that holds their users).
  *
  * Run: PROFILE_USERS=50000 deno run -A bench/profile-batch.ts
  */
@@ -20,6 +21,7 @@ import { prepareBatchWrites } from "../shared/batch/created-rows.ts";
 
 const USERS = Number(Deno.env.get("PROFILE_USERS") ?? 50_000);
 const BATCH = Number(Deno.env.get("PROFILE_BATCH") ?? 5_000);
+const EXPLAIN_AFTER = Number(Deno.env.get("PROFILE_EXPLAIN_AFTER") ?? 0);
 const SECRET = "bench-fidelity-better-auth-secret-0123456789";
 
 const stats = new Map<string, { n: number; ms: number }>();
@@ -89,7 +91,9 @@ try {
       betterAuthSecret: SECRET,
       options: { batchSize: BATCH, budgetMs: 3_600_000 },
     });
-    await e2.run({ migration_id: "explain", max_batches: 0 });
+    // PROFILE_EXPLAIN_AFTER=k: k batches first, so the explained one meets a target that holds
+    // their users (look-ups into a filled table, not an empty one).
+    await e2.run({ migration_id: "explain", max_batches: EXPLAIN_AFTER });
     const lease = (await acquireLease(scratch.db, "explain", "w", 600_000))!;
     const row = (await scratch.db.query<{ config: { rules: never; as_of: string } }>(
       "SELECT config FROM migration_states WHERE id = 'explain'",

@@ -20,10 +20,17 @@
  *   it as JSON), so no backup code works until the user generates new ones. The empty list is
  *   encrypted once per call and that ciphertext given to every record of it: it hides nothing
  *   (every carried user has the same empty list, and says so by having no codes), a nonce is
- *   never used for a second plaintext, and it halves the encryption work of a batch (each
- *   symmetricEncrypt hashes the secret and runs XChaCha20-Poly1305 in JavaScript: ~0.1 ms).
+ *   never used for a second plaintext, and it halves the encryption work of a batch.
+ * - The cipher: Better Auth's `symmetricEncrypt` with a string key (better-auth
+ *   src/crypto/index.ts rawEncrypt) is `bytesToHex(managedNonce(xchacha20poly1305)(SHA-256(key))
+ *   .encrypt(utf8(data)))` from @noble/ciphers — the same library and composition are used here,
+ *   with the key hashed once per carrier instead of once per record: the batch's only
+ *   JavaScript-side work per user was this call (≈70 µs, of which the per-call hashing and
+ *   promise ≈45 µs). Better Auth's own `symmetricDecrypt` opens these records
+ *   (tests/shared/batch/mfa.test.ts), and the TOTP login test signs in with them.
  */
-import { symmetricEncrypt } from "better-auth/crypto";
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { bytesToHex, managedNonce, utf8ToBytes } from "@noble/ciphers/utils.js";
 
 /** Prefix Better Auth's TOTP verifier base32-decodes (two-factor/totp/index.ts). */
 export const BETTER_AUTH_BASE32_PREFIX = "base32:";
@@ -41,20 +48,29 @@ export interface TwoFactorRecord {
 
 /** Encrypts Supabase TOTP secrets the way Better Auth's two-factor plugin stores them. */
 export class TotpCarrier {
+  #key: Promise<Uint8Array> | undefined;
+
   constructor(private readonly betterAuthSecret: string) {}
 
   async records(
     factors: readonly { user_id: string; secret: string }[],
   ): Promise<TwoFactorRecord[]> {
     if (factors.length === 0) return [];
-    const noBackupCodes = await symmetricEncrypt({ key: this.betterAuthSecret, data: "[]" });
-    return await Promise.all(factors.map(async (factor) => ({
+    // A fresh random 24-byte nonce per encryption (managedNonce), as symmetricEncrypt does.
+    const cipher = managedNonce(xchacha20poly1305)(await this.#cipherKey());
+    const encrypt = (data: string) => bytesToHex(cipher.encrypt(utf8ToBytes(data)));
+    const noBackupCodes = encrypt("[]");
+    return factors.map((factor) => ({
       user_id: factor.user_id,
-      secret: await symmetricEncrypt({
-        key: this.betterAuthSecret,
-        data: `${BETTER_AUTH_BASE32_PREFIX}${factor.secret.toUpperCase()}`,
-      }),
+      secret: encrypt(`${BETTER_AUTH_BASE32_PREFIX}${factor.secret.toUpperCase()}`),
       backup_codes: noBackupCodes,
-    })));
+    }));
+  }
+
+  /** SHA-256 of the secret's UTF-8 bytes: Better Auth's key for a string secret. */
+  #cipherKey(): Promise<Uint8Array> {
+    this.#key ??= crypto.subtle.digest("SHA-256", new TextEncoder().encode(this.betterAuthSecret))
+      .then((digest) => new Uint8Array(digest));
+    return this.#key;
   }
 }

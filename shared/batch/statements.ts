@@ -18,7 +18,7 @@ import {
   REJECT_REASONS,
   SKIP_REASONS,
 } from "./rules.ts";
-import type { SourceAdapter, SourceScope } from "./source.ts";
+import { scopeCondition, type SourceAdapter, type SourceScope } from "./source.ts";
 import { type Coverage, coverageSql } from "./coverage.ts";
 import type { TotpCarrier } from "./mfa.ts";
 
@@ -86,6 +86,12 @@ export async function classificationCtes(
   const relation = await context.source.relation(scope, params.next);
   params.values.push(...relation.params);
   const migrationId = params.add(context.migrationId, "text");
+  // The scope once more, for the target tables: what this batch may already find there lies in
+  // its own id range (one set of parameters serves both conditions).
+  const scopeParam = params.next;
+  const targetScope = scopeCondition("t.id", scope, scopeParam);
+  params.values.push(...targetScope.params);
+  const trackedScope = scopeCondition("mu.new_auth_id", scope, scopeParam);
   // A table probe (unique index) during a migration. The pre-flight passes the emails inline:
   // they are unpacked once (dups CTE) and checked through hashed IN sub-plans, not per row. A
   // keeper id is only ever the keeper of its own email, so "is some keeper" is enough.
@@ -117,7 +123,7 @@ export async function classificationCtes(
   const reasons: Record<(typeof SKIP_REASONS)[number] | (typeof REJECT_REASONS)[number], string> = {
     migrated_by_this_migration: "s.tracked = 'ours'",
     already_migrated: "s.tracked IS NOT NULL",
-    already_in_target: `EXISTS (SELECT 1 FROM "user" t WHERE t.id = s.id)`,
+    already_in_target: "s.in_target",
     // A dual-write signup holds this claim from before its Supabase write until both writes are
     // done: copying the user now would race its own Better Auth write (and a rollback of this
     // migration would then delete a native signup). The signup, or reconciliation, finishes it.
@@ -135,11 +141,13 @@ export async function classificationCtes(
     invalid_password_hash: `coalesce(s.encrypted_password, '') <> ''
                             AND NOT ${passwordHashSql("s.encrypted_password", hashPattern)}`,
     duplicate_email: duplicate,
-    email_exists_in_target: `EXISTS (SELECT 1 FROM "user" t
-                                 WHERE t.email = s.login_email AND t.id <> s.id)`,
-    phone_exists_in_target: `s.phone_e164 IS NOT NULL AND EXISTS (
-                               SELECT 1 FROM "user" t
-                               WHERE t."phoneNumber" = s.phone_e164 AND t.id <> s.id)`,
+    // Scalar sub-selects on unique indexes (at most one row each), not EXISTS: PostgreSQL may
+    // turn an EXISTS into a hashed sub-plan over the WHOLE target table (every user, rebuilt by
+    // every batch) once work_mem allows it; a scalar sub-select is always one index probe.
+    email_exists_in_target: `(SELECT t.id FROM "user" t WHERE t.email = s.login_email) <> s.id`,
+    phone_exists_in_target: `s.phone_e164 IS NOT NULL AND
+                             (SELECT t.id FROM "user" t WHERE t."phoneNumber" = s.phone_e164)
+                               <> s.id`,
     // Only a user with two or more identities can have two of one provider: the sub-select
     // (a sort per row) runs for those alone.
     duplicate_provider_identity: `jsonb_array_length(s.identities) > 1 AND
@@ -166,12 +174,25 @@ export async function classificationCtes(
         ${whens}
         END AS reason
       FROM (
-        -- One probe of migrated_users per user; OFFSET 0 keeps the planner from copying the
-        -- sub-select into both rules that read it.
+        -- Tracking rows and Better Auth users that already exist for this scope, each read
+        -- once per batch by an index range scan of the scope's ids and hashed: on a fresh
+        -- migration both are empty, and a re-run finds about one batch of each. (A per-user
+        -- probe cost an index descent per user; an EXISTS on "user".id became a hashed
+        -- sub-plan over the whole target table, rebuilt by every batch as the table grew.)
+        -- migrated_users is matched by original_id (its key) within the range of new_auth_id:
+        -- every writer records a user under one id, original_id = new_auth_id::text. OFFSET 0
+        -- keeps the planner from copying the sub-selects into the rules that read them.
         SELECT src.*, ident.*,
-               (SELECT CASE WHEN mu.migrated_via = 'batch' AND mu.migration_id = ${migrationId}
-                            THEN 'ours' ELSE 'other' END
-                FROM migrated_users mu WHERE mu.original_id = src.id::text) AS tracked
+               CASE WHEN src.id::text IN (
+                           SELECT mu.original_id FROM migrated_users mu
+                           WHERE ${trackedScope.sql} AND mu.migrated_via = 'batch'
+                             AND mu.migration_id = ${migrationId})
+                      THEN 'ours'
+                    WHEN src.id::text IN (
+                           SELECT mu.original_id FROM migrated_users mu WHERE ${trackedScope.sql})
+                      THEN 'other'
+               END AS tracked,
+               src.id IN (SELECT t.id FROM "user" t WHERE ${targetScope.sql}) AS in_target
         FROM src CROSS JOIN LATERAL (${LOGIN_IDENTITY}) ident OFFSET 0
       ) s
     ),
@@ -302,6 +323,9 @@ export async function writeBatchStatement(
     ? await context.totp.records(await context.source.totpSecrets(scope))
     : [];
   const ctes = await classificationCtes(context, scope, params);
+  const statusCondition = scopeCondition("st.user_id", scope, params.next);
+  params.values.push(...statusCondition.params);
+  const statusScope = statusCondition.sql;
   const migrationId = params.add(context.migrationId, "text");
   const at = params.add(now.toISOString(), "timestamptz");
   const inSupabase = params.add(context.source.inSupabaseAuth, "boolean");
@@ -353,19 +377,31 @@ export async function writeBatchStatement(
       FROM planned p
       RETURNING 1
     ),
-    -- created_by_migration is named here (the stamping trigger is skipped for rows that carry
-    -- it); a row that exists already keeps its own, as the column is not in the SET list.
+    -- A status row is created for a user that had none when the statement began and updated
+    -- for one that had (a dual-write or lazy path wrote it): two plain statements instead of an
+    -- INSERT … ON CONFLICT DO UPDATE, whose speculative insertion cost ~40 % more per row. A row
+    -- another writer commits or deletes meanwhile makes the insert fail (23505) or the update
+    -- fall short, the batch rolls back and is split, and its parts see that row.
+    -- created_by_migration is named on insert (the stamping trigger is skipped for rows that
+    -- carry it); a row that exists already keeps its own.
     ins_status AS (
-      INSERT INTO user_migration_status AS st (user_id, email, supabase_migrated,
+      INSERT INTO user_migration_status (user_id, email, supabase_migrated,
         supabase_migrated_at, better_auth_migrated, better_auth_migrated_at, created_by_migration)
       SELECT p.id, p.email_lower, ${inSupabase},
              CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz,
              ${migrationId}
       FROM planned p
-      ON CONFLICT (user_id) DO UPDATE SET
+      WHERE p.id NOT IN (SELECT st.user_id FROM user_migration_status st WHERE ${statusScope})
+      RETURNING 1
+    ),
+    -- Restricted to the scope's id range, so whatever join the planner picks reads one batch.
+    upd_status AS (
+      UPDATE user_migration_status st SET
         better_auth_migrated = true,
-        better_auth_migrated_at = coalesce(st.better_auth_migrated_at, EXCLUDED.better_auth_migrated_at),
-        updated_at = EXCLUDED.better_auth_migrated_at
+        better_auth_migrated_at = coalesce(st.better_auth_migrated_at, ${at}::timestamptz),
+        updated_at = ${at}::timestamptz
+      FROM planned p
+      WHERE st.user_id = p.id AND ${statusScope}
       RETURNING 1
     ),
     ins_error AS (
@@ -382,7 +418,7 @@ export async function writeBatchStatement(
       (SELECT count(*) FROM accounts) AS accounts_expected,
       (SELECT count(*) FROM ins_account) AS accounts_inserted,
       (SELECT count(*) FROM ins_tracking) AS tracking_inserted,
-      (SELECT count(*) FROM ins_status) AS status_upserted,
+      (SELECT count(*) FROM ins_status) + (SELECT count(*) FROM upd_status) AS status_upserted,
       (SELECT count(*) FROM ins_error) AS errors_recorded,
       k.two_factor_expected,
       (SELECT count(*) FROM ins_two_factor) AS two_factor_inserted,
