@@ -394,14 +394,18 @@ export async function writeBatchStatement(
       WHERE p.id NOT IN (SELECT st.user_id FROM user_migration_status st WHERE ${statusScope})
       RETURNING 1
     ),
-    -- Restricted to the scope's id range, so whatever join the planner picks reads one batch.
+    -- Only the planned users whose row exists (a hashed test against the scope's status rows,
+    -- usually none; "IS TRUE" keeps it a filter rather than a join the planner would drive
+    -- from the CTE) are looked up: not one index probe per planned user.
     upd_status AS (
       UPDATE user_migration_status st SET
         better_auth_migrated = true,
         better_auth_migrated_at = coalesce(st.better_auth_migrated_at, ${at}::timestamptz),
         updated_at = ${at}::timestamptz
-      FROM planned p
-      WHERE st.user_id = p.id AND ${statusScope}
+      FROM (SELECT p.id FROM planned p
+            WHERE (p.id IN (SELECT st.user_id FROM user_migration_status st
+                            WHERE ${statusScope})) IS TRUE) p
+      WHERE st.user_id = p.id
       RETURNING 1
     ),
     ins_error AS (
