@@ -99,7 +99,7 @@ export class MigrationStatusRepository {
   async recordMigrated(userId: string, email: string, via: MigratedVia): Promise<void> {
     await this.db.query(
       `INSERT INTO migrated_users (original_id, new_auth_id, email, migrated_via)
-       VALUES ($1::text, $1::uuid, $2, $3)
+       VALUES ($1::uuid::text, $1::uuid, $2, $3)
        ON CONFLICT DO NOTHING`,
       [userId, email, via],
     );

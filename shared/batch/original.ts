@@ -85,7 +85,7 @@ async function lookUp(db: SqlClient, user: User): Promise<UserLookups> {
     [user.id],
   );
   const tracking = await db.query<{ migration_id: string | null; migrated_via: string }>(
-    "SELECT migration_id, migrated_via FROM migrated_users WHERE original_id = $1",
+    "SELECT migration_id, migrated_via FROM migrated_users WHERE new_auth_id = $1::uuid",
     [user.id],
   );
   const target = await db.query<{ n: number }>(
@@ -313,7 +313,7 @@ async function writeUser(
     }
     await tx.query(
       `INSERT INTO migrated_users (original_id, new_auth_id, email, migrated_via, migration_id)
-       VALUES ($1::text, $1::uuid, $2, 'batch', $3) ON CONFLICT DO NOTHING`,
+       VALUES ($1::uuid::text, $1::uuid, $2, 'batch', $3) ON CONFLICT DO NOTHING`,
       [rows.plan.id, user.email, context.migrationId],
     );
     await tx.query(

@@ -43,7 +43,7 @@ export async function rollbackMigration(
   for (;;) {
     const { rows } = await db.query<{ victims: number; users: number }>(
       `WITH victims AS (
-         SELECT original_id, new_auth_id FROM migrated_users
+         SELECT new_auth_id FROM migrated_users
          WHERE migration_id = $1 AND migrated_via = 'batch'
          ORDER BY new_auth_id LIMIT $2
          FOR UPDATE SKIP LOCKED
@@ -65,7 +65,7 @@ export async function rollbackMigration(
          RETURNING 1
        ),
        removed_tracking AS (
-         DELETE FROM migrated_users m USING victims v WHERE m.original_id = v.original_id
+         DELETE FROM migrated_users m USING victims v WHERE m.new_auth_id = v.new_auth_id
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM victims) AS victims,

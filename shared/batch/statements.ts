@@ -179,17 +179,15 @@ export async function classificationCtes(
         -- migration both are empty, and a re-run finds about one batch of each. (A per-user
         -- probe cost an index descent per user; an EXISTS on "user".id became a hashed
         -- sub-plan over the whole target table, rebuilt by every batch as the table grew.)
-        -- migrated_users is matched by original_id (its key) within the range of new_auth_id:
-        -- every writer records a user under one id, original_id = new_auth_id::text. OFFSET 0
-        -- keeps the planner from copying the sub-selects into the rules that read them.
+        -- OFFSET 0 keeps the planner from copying the sub-selects into the rules that read them.
         SELECT src.*, ident.*,
-               CASE WHEN src.id::text IN (
-                           SELECT mu.original_id FROM migrated_users mu
+               CASE WHEN src.id IN (
+                           SELECT mu.new_auth_id FROM migrated_users mu
                            WHERE ${trackedScope.sql} AND mu.migrated_via = 'batch'
                              AND mu.migration_id = ${migrationId})
                       THEN 'ours'
-                    WHEN src.id::text IN (
-                           SELECT mu.original_id FROM migrated_users mu WHERE ${trackedScope.sql})
+                    WHEN src.id IN (
+                           SELECT mu.new_auth_id FROM migrated_users mu WHERE ${trackedScope.sql})
                       THEN 'other'
                END AS tracked,
                src.id IN (SELECT t.id FROM "user" t WHERE ${targetScope.sql}) AS in_target
@@ -235,10 +233,13 @@ export function projectionCtes(migratedFromPlaceholder: string, asOfPlaceholder:
   const meta = "c.meta";
   const app = "c.app";
   // Most users have no identity: the sub-select (a sort per row) only runs for those who do.
+  // The earliest identity with the field; provider and provider id break ties (the array comes
+  // in no particular order).
   const firstIdentity = (key: string) =>
     `CASE WHEN c.identities <> '[]'::jsonb THEN
        (SELECT e ->> '${key}' FROM jsonb_array_elements(c.identities) e
-        WHERE coalesce(e ->> '${key}', '') <> '' ORDER BY e ->> 'created_at' LIMIT 1)
+        WHERE coalesce(e ->> '${key}', '') <> ''
+        ORDER BY e ->> 'created_at', e ->> 'provider', e ->> 'provider_id' LIMIT 1)
      END`;
   return `
     planned AS (
