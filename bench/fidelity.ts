@@ -470,8 +470,10 @@ export async function run(): Promise<void> {
     console.log("TEST_DATABASE_URL is not set: the fidelity benchmark needs PostgreSQL 15");
     return;
   }
-  const ours = await scratchDatabase(adminUrl, "fid_ours");
-  const guide = await scratchDatabase(adminUrl, "fid_guide");
+  // Serial databases: every method's work runs in its connections' own backends, where the CPU
+  // meter sees it (ours' planning scans would otherwise fan out to parallel workers it cannot).
+  const ours = await scratchDatabase(adminUrl, "fid_ours", 4, { serial: true });
+  const guide = await scratchDatabase(adminUrl, "fid_guide", 4, { serial: true });
   try {
     // Better Auth's own schema for the guide's target: its CLI makes no unique index on account,
     // and the guide's additionalFields are `required: false` (nullable).

@@ -6,11 +6,22 @@ import { loadMigrationFiles, runMigrations } from "../local/db/migration-runner.
 import { AUTH_SCHEMA_URL } from "../local/standin/database.ts";
 import { openPostgres } from "../shared/db/postgres-client.ts";
 
-export async function scratchDatabase(adminUrl: string, label: string, poolMax = 4) {
+export async function scratchDatabase(
+  adminUrl: string,
+  label: string,
+  poolMax = 4,
+  options: { serial?: boolean } = {},
+) {
   const name = `em_bench_${label}_${Deno.pid}`;
   const admin = openPostgres({ url: adminUrl, max: 1 });
   await admin.exec(`DROP DATABASE IF EXISTS ${name}`);
   await admin.exec(`CREATE DATABASE ${name}`);
+  // serial: no parallel query workers, so each connection's work stays in its own backend —
+  // where a benchmark reading backends' CPU from /proc can see it (a parallel worker exits
+  // before it can be read).
+  if (options.serial) {
+    await admin.exec(`ALTER DATABASE ${name} SET max_parallel_workers_per_gather = 0`);
+  }
   await admin.close();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

@@ -10,8 +10,7 @@ import type { SqlClient } from "../db/sql-client.ts";
 import {
   type DuplicateEmail,
   type DuplicateEmailContext,
-  duplicateEmailsParams,
-  duplicateEmailsSql,
+  findDuplicateEmails,
   type KeyRange,
   NORMALIZED_RECORD_TYPE,
   scopeCondition,
@@ -99,11 +98,7 @@ export class LegacyTableSource implements SourceAdapter {
   }
 
   async duplicateEmails(context: DuplicateEmailContext): Promise<DuplicateEmail[]> {
-    const { rows } = await this.old.query<DuplicateEmail>(
-      duplicateEmailsSql(this.#select),
-      duplicateEmailsParams(context),
-    );
-    return rows;
+    return await findDuplicateEmails(this.old, this.#select, context);
   }
 
   async idsAfter(after: string | null, limit: number): Promise<string[]> {

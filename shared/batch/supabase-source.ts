@@ -8,8 +8,7 @@ import { isPlainTotpSecret } from "./mfa.ts";
 import {
   type DuplicateEmail,
   type DuplicateEmailContext,
-  duplicateEmailsParams,
-  duplicateEmailsSql,
+  findDuplicateEmails,
   type KeyRange,
   scopeCondition,
   type SourceAdapter,
@@ -50,14 +49,12 @@ export class SupabaseAuthSource implements SourceAdapter {
   }
 
   async duplicateEmails(context: DuplicateEmailContext): Promise<DuplicateEmail[]> {
-    const { rows } = await this.db.query<DuplicateEmail>(
-      duplicateEmailsSql(
-        "SELECT id, email::text AS email, encrypted_password::text AS encrypted_password, " +
-          "created_at, deleted_at, banned_until FROM auth.users",
-      ),
-      duplicateEmailsParams(context),
+    return await findDuplicateEmails(
+      this.db,
+      "SELECT id, email::text AS email, encrypted_password::text AS encrypted_password, " +
+        "created_at, deleted_at, banned_until FROM auth.users",
+      context,
     );
-    return rows;
   }
 
   async idsAfter(after: string | null, limit: number): Promise<string[]> {
