@@ -50,7 +50,9 @@ const PAGE = 5_000;
 /**
  * Our lease size: a tunable of the engine (MIGRATION_BATCH_SIZE), not of the method. Measured on
  * 100,000 users, per CPU-second, two rounds: 5,000 → 9.0k / 12.0k, 10,000 → 9.3k / 14.1k,
- * 20,000 → 10.6k / 14.6k users; 10,000 keeps a batch's tuplestores near work_mem.
+ * 20,000 → 10.6k / 14.6k users; after the third round of throughput work (the batch sets
+ * work_mem for its tuplestores), 200,000 users, two alternating rounds: 10,000 → 11.7 / 11.8 s,
+ * 20,000 → 11.8 / 11.9 s, 5,000 → 12.0 / 12.7 s of CPU — no gain above 10,000.
  */
 const LEASE = Number(Deno.env.get("FIDELITY_BATCH") ?? 10_000);
 const SECRET = "bench-fidelity-better-auth-secret-0123456789";

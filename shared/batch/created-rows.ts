@@ -27,7 +27,8 @@ export const BATCH_WORK_MEM = "32MB";
 
 /**
  * Everything the batch statement's transaction needs set, in one round trip (transaction-local):
- * JIT off (batch-writer.ts NO_JIT), work_mem (BATCH_WORK_MEM), the migration named for the rows
+ * the lease planner settings (batch-writer.ts LEASE_PLANNER_SETTINGS: JIT and nested loops off),
+ * work_mem (BATCH_WORK_MEM), the migration named for the rows
  * it creates, and, for a source that IS Supabase Auth, the write marked as a copy from Supabase
  * (edge_migrator.sync_origin = 'supabase', shared/sync/to-better-auth.ts SYNC_ORIGIN_SETTING).
  * The Better Auth capture triggers (migration 20261206020000) record nothing for such a batch
@@ -45,7 +46,8 @@ export async function prepareBatchWrites(
   fromSupabase: boolean,
 ): Promise<void> {
   await tx.query(
-    `SELECT set_config('jit', 'off', true), set_config('work_mem', '${BATCH_WORK_MEM}', true),
+    `SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true),
+            set_config('work_mem', '${BATCH_WORK_MEM}', true),
             set_config($1, $2, true),
             set_config('edge_migrator.sync_origin', CASE WHEN $3::boolean THEN 'supabase' ELSE
                        coalesce(current_setting('edge_migrator.sync_origin', true), '') END, true)`,

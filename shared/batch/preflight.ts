@@ -11,6 +11,7 @@ import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import type { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type PreflightRow, preflightStatement } from "./statements.ts";
+import { LEASE_PLANNER_SETTINGS } from "./batch-writer.ts";
 
 export interface PreflightResult {
   /** Users examined by this call. */
@@ -79,7 +80,10 @@ export async function preflight(
       { kind: "range", range: { lower: after, upper } },
       Math.max(0, options.maxFailures - failures.length),
     );
-    const row = (await db.query<PreflightRow>(statement.sql, statement.params)).rows[0]!;
+    const row = await db.transaction(async (tx) => {
+      await tx.query(LEASE_PLANNER_SETTINGS);
+      return (await tx.query<PreflightRow>(statement.sql, statement.params)).rows[0]!;
+    });
     checked += row.processed;
     wouldMigrate += row.to_migrate;
     wouldSkip += row.skipped;

@@ -397,7 +397,9 @@ export async function writeBatchStatement(
     ),
     -- Only the planned users whose row exists (a hashed test against the scope's status rows,
     -- usually none; "IS TRUE" keeps it a filter rather than a join the planner would drive
-    -- from the CTE) are looked up: not one index probe per planned user.
+    -- from the CTE) are looked up: not one index probe per planned user. The status rows are
+    -- read by the scope's range too, so the join (a hash join: nested loops are off for a
+    -- lease, batch-writer.ts LEASE_PLANNER_SETTINGS) reads one batch of them, not the table.
     upd_status AS (
       UPDATE user_migration_status st SET
         better_auth_migrated = true,
@@ -406,7 +408,7 @@ export async function writeBatchStatement(
       FROM (SELECT p.id FROM planned p
             WHERE (p.id IN (SELECT st.user_id FROM user_migration_status st
                             WHERE ${statusScope})) IS TRUE) p
-      WHERE st.user_id = p.id
+      WHERE st.user_id = p.id AND ${statusScope}
       RETURNING 1
     ),
     ins_error AS (
