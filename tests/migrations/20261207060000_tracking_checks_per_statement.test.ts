@@ -9,19 +9,11 @@ import assert from "node:assert/strict";
 import type { SqlClient } from "../../shared/db/sql-client.ts";
 import { rollbackMigration } from "../../shared/batch/rollback.ts";
 import { freshPostgres, sqlProviders, TEST_DATABASE_URL } from "../helpers/db.ts";
+import { sqlState } from "../helpers/sql-state.ts";
 
 const U1 = "00000000-0000-4000-8000-000000000001";
 const U2 = "00000000-0000-4000-8000-000000000002";
 const U3 = "00000000-0000-4000-8000-000000000003";
-
-async function sqlState(work: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work;
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-}
 
 async function addMigration(db: SqlClient, id: string): Promise<void> {
   await db.query("INSERT INTO migration_states (id, status) VALUES ($1, 'completed')", [id]);

@@ -8,20 +8,12 @@ import assert from "node:assert/strict";
 import { openPglite } from "../../local/db/pglite-client.ts";
 import { loadMigrationFiles, runMigrations } from "../../local/db/migration-runner.ts";
 import { MigrationStatusRepository } from "../../shared/auth/migration-status.ts";
+import { sqlState } from "../helpers/sql-state.ts";
 
 const NAME = "20261207070000_migrated_users_keyed_by_user.sql";
 const LOWER = "0000000a-0000-4000-8000-00000000000b";
 const UPPER_SPELLED = "0000000C-0000-4000-8000-00000000000D";
 const OTHER = "00000000-0000-4000-8000-00000000000e";
-
-async function sqlState(work: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work;
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-}
 
 Deno.test("migrated_users keyed by user: existing rows normalized, one id per user enforced", async () => {
   const files = await loadMigrationFiles();
