@@ -30,7 +30,7 @@ import {
   writeBatchStatement,
   type WriteCounts,
 } from "./statements.ts";
-import { prepareBatchWrites } from "./created-rows.ts";
+import { LEASE_PLANNER_SETTINGS, prepareBatchWrites } from "./created-rows.ts";
 
 /** Planned users and validation failures a dry run reports. */
 export interface DryRunFindings {
@@ -44,21 +44,6 @@ export interface DryRunFindings {
  * jit_above_cost, which the batch statement can: far more than it could save on 5,000 rows.
  */
 export const NO_JIT = "SET LOCAL jit = off";
-
-/**
- * The planner settings of a statement over one lease (or pre-flight chunk) of users, transaction
- * local: JIT off (NO_JIT) and nested-loop joins off. A lease is a range of uuids, and PostgreSQL
- * cannot interpolate inside a histogram bucket for uuid (selfuncs.c convert_to_scalar has no uuid
- * case), so once auth.users holds more than ~100 leases' worth of users (default_statistics_target
- * 100) a lease's range falls inside one bucket and is estimated at 1 row. The planner then joined
- * the lease's users to their aggregated identities with a nested loop that re-ran the aggregate
- * for every user: 47 s instead of ≈ 0.4 s for 5,000 users of a 1,000,000-user source. Every join
- * in these statements is between one lease's rows, which a hash or merge join handles in linear
- * time whatever the estimate; the per-row look-ups are sub-selects, which this does not touch.
- * (tests/shared/batch/lease-plans.test.ts)
- */
-export const LEASE_PLANNER_SETTINGS =
-  "SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true)";
 
 export interface ScopeResult {
   readonly counts: BatchCounts;

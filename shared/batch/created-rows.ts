@@ -14,6 +14,25 @@ export async function nameBatchWrites(tx: SqlClient, migrationId: string): Promi
 }
 
 /**
+ * The planner settings of a statement over one lease (or pre-flight chunk) of users, transaction
+ * local: JIT off (batch-writer.ts NO_JIT) and nested-loop joins off. A lease is a range of
+ * uuids, and PostgreSQL cannot interpolate inside a histogram bucket for uuid (selfuncs.c
+ * convert_to_scalar has no uuid case), so once auth.users holds more than ~100 leases' worth of
+ * users (default_statistics_target 100) a lease's range falls inside one bucket and is estimated
+ * at 1 row. The planner then joined
+ * the lease's users to their aggregated identities with a nested loop that re-ran the aggregate
+ * for every user: 47 s instead of ≈ 0.4 s for 5,000 users of a 1,000,000-user source. Every join
+ * in these statements is between one lease's rows, which a hash or merge join handles in linear
+ * time whatever the estimate; the per-row look-ups are sub-selects, which this does not touch.
+ * (tests/shared/batch/lease-plans.test.ts)
+ */
+const LEASE_PLANNER_CONFIG =
+  "set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true)";
+
+/** The lease planner settings in a statement of their own (dry run, pre-flight). */
+export const LEASE_PLANNER_SETTINGS = `SELECT ${LEASE_PLANNER_CONFIG}`;
+
+/**
  * work_mem for the batch statement's transaction. The statement keeps its classified and
  * planned rows in CTE tuplestores that every insert re-reads (≈ 0.5 KB per user each): at the
  * default 4 MB a lease above ~8,000 users spills them to temporary files and each re-read goes
@@ -27,10 +46,10 @@ export const BATCH_WORK_MEM = "32MB";
 
 /**
  * Everything the batch statement's transaction needs set, in one round trip (transaction-local):
- * the lease planner settings (batch-writer.ts LEASE_PLANNER_SETTINGS: JIT and nested loops off),
- * work_mem (BATCH_WORK_MEM), the migration named for the rows
- * it creates, and, for a source that IS Supabase Auth, the write marked as a copy from Supabase
- * (edge_migrator.sync_origin = 'supabase', shared/sync/to-better-auth.ts SYNC_ORIGIN_SETTING).
+ * the lease planner settings (JIT and nested loops off), work_mem (BATCH_WORK_MEM), the
+ * migration named for the rows it creates, and, for a source that IS Supabase Auth, the write
+ * marked as a copy from Supabase (edge_migrator.sync_origin = 'supabase',
+ * shared/sync/to-better-auth.ts SYNC_ORIGIN_SETTING).
  * The Better Auth capture triggers (migration 20261206020000) record nothing for such a batch
  * anyway — they skip users that exist in auth.users and credential hashes equal to auth.users' —
  * but find that out with one auth.users probe per inserted user and account; marked, they return
@@ -46,8 +65,7 @@ export async function prepareBatchWrites(
   fromSupabase: boolean,
 ): Promise<void> {
   await tx.query(
-    `SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true),
-            set_config('work_mem', '${BATCH_WORK_MEM}', true),
+    `SELECT ${LEASE_PLANNER_CONFIG}, set_config('work_mem', '${BATCH_WORK_MEM}', true),
             set_config($1, $2, true),
             set_config('edge_migrator.sync_origin', CASE WHEN $3::boolean THEN 'supabase' ELSE
                        coalesce(current_setting('edge_migrator.sync_origin', true), '') END, true)`,

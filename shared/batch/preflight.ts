@@ -11,7 +11,7 @@ import { type Coverage, emptyCoverage, mergeCoverage } from "./coverage.ts";
 import type { TotpCarrier } from "./mfa.ts";
 import type { SourceAdapter } from "./source.ts";
 import { type PreflightRow, preflightStatement } from "./statements.ts";
-import { LEASE_PLANNER_SETTINGS } from "./batch-writer.ts";
+import { LEASE_PLANNER_SETTINGS } from "./created-rows.ts";
 
 export interface PreflightResult {
   /** Users examined by this call. */

@@ -378,6 +378,7 @@ export async function writeBatchStatement(
       FROM planned p
       RETURNING 1
     ),
+    -- The scope's status rows as the statement began (read once, by the lease's id range).
     -- A status row is created for a user that had none when the statement began and updated
     -- for one that had (a dual-write or lazy path wrote it): two plain statements instead of an
     -- INSERT … ON CONFLICT DO UPDATE, whose speculative insertion cost ~40 % more per row. A row
@@ -385,6 +386,9 @@ export async function writeBatchStatement(
     -- fall short, the batch rolls back and is split, and its parts see that row.
     -- created_by_migration is named on insert (the stamping trigger is skipped for rows that
     -- carry it); a row that exists already keeps its own.
+    existing_status AS (
+      SELECT st.user_id FROM user_migration_status st WHERE ${statusScope}
+    ),
     ins_status AS (
       INSERT INTO user_migration_status (user_id, email, supabase_migrated,
         supabase_migrated_at, better_auth_migrated, better_auth_migrated_at, created_by_migration)
@@ -392,22 +396,21 @@ export async function writeBatchStatement(
              CASE WHEN ${inSupabase} THEN p.created_at END, true, ${at}::timestamptz,
              ${migrationId}
       FROM planned p
-      WHERE p.id NOT IN (SELECT st.user_id FROM user_migration_status st WHERE ${statusScope})
+      WHERE p.id NOT IN (SELECT user_id FROM existing_status)
       RETURNING 1
     ),
     -- Only the planned users whose row exists (a hashed test against the scope's status rows,
     -- usually none; "IS TRUE" keeps it a filter rather than a join the planner would drive
     -- from the CTE) are looked up: not one index probe per planned user. The status rows are
     -- read by the scope's range too, so the join (a hash join: nested loops are off for a
-    -- lease, batch-writer.ts LEASE_PLANNER_SETTINGS) reads one batch of them, not the table.
+    -- lease, created-rows.ts LEASE_PLANNER_SETTINGS) reads one batch of them, not the table.
     upd_status AS (
       UPDATE user_migration_status st SET
         better_auth_migrated = true,
         better_auth_migrated_at = coalesce(st.better_auth_migrated_at, ${at}::timestamptz),
         updated_at = ${at}::timestamptz
       FROM (SELECT p.id FROM planned p
-            WHERE (p.id IN (SELECT st.user_id FROM user_migration_status st
-                            WHERE ${statusScope})) IS TRUE) p
+            WHERE (p.id IN (SELECT user_id FROM existing_status)) IS TRUE) p
       WHERE st.user_id = p.id AND ${statusScope}
       RETURNING 1
     ),

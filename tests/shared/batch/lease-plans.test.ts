@@ -14,8 +14,7 @@ import type { SqlClient } from "../../../shared/db/sql-client.ts";
 import { SupabaseAuthSource } from "../../../shared/batch/supabase-source.ts";
 import { engineOptionsSchema, rulesOf } from "../../../shared/batch/config.ts";
 import { preflightStatement, writeBatchStatement } from "../../../shared/batch/statements.ts";
-import { LEASE_PLANNER_SETTINGS } from "../../../shared/batch/batch-writer.ts";
-import { prepareBatchWrites } from "../../../shared/batch/created-rows.ts";
+import { LEASE_PLANNER_SETTINGS, prepareBatchWrites } from "../../../shared/batch/created-rows.ts";
 import { AUTH_SCHEMA_SQL, seedAuthUsers } from "./helpers.ts";
 
 const USERS = 10_000;
